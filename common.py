@@ -481,7 +481,7 @@ def main(step_file, make_net, hparams, argv=None):
         "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run, "seeds": args.seeds,
         "parameters": parameters, "layers": [str(m) for m in make_net().modules() if not list(m.children())],
         "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r)) for r in rows],
-        "device": str(device), "device_name": device_name(device), "torch": torch.__version__,
+        "device": str(device), "device_name": device_name(device), "torch": torch.__version__, "code": code_version(),
         "data": {"source": source, **stats}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": [],
     }
     finished = []
@@ -535,6 +535,20 @@ def device_name(device):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return platform.processor() or platform.machine()
+
+
+def code_version():
+    """The git commit the run came from, marked dirty if the tree had changes; None outside git."""
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=os.path.dirname(__file__) or ".")
+    try:
+        commit = git("rev-parse", "HEAD")
+        if commit.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return commit.stdout.strip() + ("-dirty" if dirty else "")
+    except OSError:
+        return None
 
 
 def save_samples(images, rotation, path):
