@@ -315,7 +315,8 @@ def run_seed(seed, make_net, hp, data, stats, device, max_batches, on_epoch):
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net().to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"])
+    optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
+                                weight_decay=hp["weight_decay"])
     train_images, train_labels = data["train"]
     steps_per_epoch = min(math.ceil(len(train_labels) / hp["batch_size"]), max_batches or math.inf)
     scheduler = make_scheduler(optimizer, hp, steps_per_epoch)

@@ -13,6 +13,7 @@ HPARAMS = dict(
     batch_size=64,
     lr=0.01,
     momentum=0.9,
+    weight_decay=0,
     lr_schedule=None,
     rotation=0,  # degrees, training only
 )

@@ -14,6 +14,7 @@ HPARAMS = dict(
     batch_size=64,
     lr=0.01,
     momentum=0.9,
+    weight_decay=0,
     lr_schedule=dict(name="StepLR", step_size=5, gamma=0.15),  # stepped once per epoch
     rotation=6,  # degrees, training only
 )
