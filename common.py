@@ -470,8 +470,10 @@ def main(step_file, make_net, hparams, argv=None):
         data, stats, source = load_mnist(args.data_dir, device)
     except DataError as e:
         sys.exit(f"{step}.py: error: {e}")
-    torch.manual_seed(args.seeds[0])
-    rows, parameters = summarize(make_net().to(device), device)
+    except KeyboardInterrupt:
+        sys.exit(f"\n{step}.py: interrupted while loading MNIST; nothing was written")
+    model = make_net()
+    rows, parameters = summarize(model.to(device), device)
     print_summary(rows, parameters)
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {args.seeds}; device {device}"
           + (f"; overrides {overrides}" if overrides else "") + ("; DRY RUN" if args.dry_run else ""))
@@ -480,7 +482,7 @@ def main(step_file, make_net, hparams, argv=None):
     results = {
         "step": step, "status": "running", "command": " ".join([f"{step}.py"] + (argv or sys.argv[1:])),
         "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run, "seeds": args.seeds,
-        "parameters": parameters, "layers": [str(m) for m in make_net().modules() if not list(m.children())],
+        "parameters": parameters, "layers": [str(m) for m in model.modules() if not list(m.children())],
         "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r)) for r in rows],
         "device": str(device), "device_name": device_name(device), "torch": torch.__version__, "code": code_version(),
         "data": {"source": source, **stats}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": [],
@@ -491,8 +493,10 @@ def main(step_file, make_net, hparams, argv=None):
         record["verdict"] = verdict(parameters, record)
         results["runs"] = finished + [record]
         write_json_atomically(args.out, results)
-        if args.save_model:
-            torch.save(model.state_dict(), f"{stem}-seed{record['seed']}.pt")
+        if args.save_model:  # the latest weights, replaced atomically like the results
+            path = f"{stem}-seed{record['seed']}.pt"
+            torch.save(model.state_dict(), path + ".tmp")
+            os.replace(path + ".tmp", path)
 
     try:
         for seed in args.seeds:
