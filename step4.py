@@ -1,6 +1,13 @@
 """Step 4: a learning-rate schedule.
 
 Target: steadier, higher test accuracy late in training from a learning-rate schedule.
+Changed from the reference (issue #3): the reference's StepLR(step_size=5, gamma=0.15) from lr 0.01
+with batches of 64 is replaced by a one-cycle schedule (warm up to a peak of 0.1 over the first 30%
+of the batches, then cosine annealing to almost zero) with batches of 128; momentum stays 0.9.
+Why: the reference's own re-runs of its step-5 recipe ended at 99.28% and 99.34% (seeds 1 and 2),
+below the target; with this schedule step 5 ended at 99.45% on a tuning seed (11), and the
+annealed tail keeps the last epochs steady. Batches of 128 halve the optimizer steps and make an
+epoch faster on a CPU (see the README's s/epoch column).
 Result: RESULT4
 Analysis: ANALYSIS4
 """
@@ -10,11 +17,11 @@ from common import main
 
 HPARAMS = dict(
     epochs=15,
-    batch_size=64,
-    lr=0.01,
+    batch_size=128,
+    lr=0.1,  # the peak of the cycle
     momentum=0.9,
     weight_decay=0,
-    lr_schedule=dict(name="StepLR", step_size=5, gamma=0.15),  # stepped once per epoch
+    lr_schedule=dict(name="OneCycleLR", cycle_momentum=False),  # stepped every batch
     rotation=0,  # degrees, training only
 )
 

@@ -1,7 +1,13 @@
 """Step 5: dropout and augmentation.
 
 Target: a more robust network from Dropout after every BatchNorm and random rotations of the
-training images.
+training images, and (issue #3) weight decay.
+Changed from the reference (issue #3): weight decay 5e-4 (the reference had none); Dropout 0.01 and
+the +-6 degree rotation are the reference's. The schedule is step 4's.
+Why: on a tuning seed (11), step 5 with step 4's schedule ended at 99.45% without weight decay and
+at 99.54% with it (last three epochs 99.46, 99.49, 99.54). Every convolution here is followed by
+ReLU and BatchNorm, so its output ignores the scale of its weights: weight decay keeps the weights
+small and the effective step size up until the schedule anneals it.
 Result: RESULT5
 Analysis: ANALYSIS5
 """
@@ -11,11 +17,11 @@ from common import main
 
 HPARAMS = dict(
     epochs=15,
-    batch_size=64,
-    lr=0.01,
+    batch_size=128,
+    lr=0.1,  # the peak of the cycle
     momentum=0.9,
-    weight_decay=0,
-    lr_schedule=dict(name="StepLR", step_size=5, gamma=0.15),  # stepped once per epoch
+    weight_decay=5e-4,
+    lr_schedule=dict(name="OneCycleLR", cycle_momentum=False),  # stepped every batch
     rotation=6,  # degrees, training only
 )
 DROPOUT = 0.01
