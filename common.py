@@ -177,7 +177,7 @@ def prepare_mnist(data_dir, log=print):
                 os.replace(os.path.join(fetched, name), os.path.join(raw, name))
         log(f"data: fetched {', '.join(missing)} from {source} into {raw}")
         return source
-    raise DataError(f"MNIST is not in {raw} and could not be fetched ({'; '.join(errors)}). "
+    raise DataError(f"MNIST is missing or corrupt in {raw} and could not be fetched ({'; '.join(errors)}). "
                     f"Put the four uncompressed files {', '.join(MNIST_MD5)} in {raw}/ by hand.")
 
 
