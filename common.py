@@ -508,8 +508,10 @@ def main(step_file, make_net, hparams, argv=None):
         if results["runs"]:
             results["status"] = "interrupted"
             write_json_atomically(args.out, results)
-            sys.exit(f"\n{step}.py: interrupted; the epochs finished so far are in {args.out}")
-        sys.exit(f"\n{step}.py: interrupted before the first epoch ended; {args.out} left as it was")
+            print(f"\n{step}.py: interrupted; the epochs finished so far are in {args.out}", file=sys.stderr)
+        else:
+            print(f"\n{step}.py: interrupted before the first epoch ended; {args.out} left as it was", file=sys.stderr)
+        sys.exit(130)  # the shell's code for Ctrl-C
 
     results["status"] = "complete"
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

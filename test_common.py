@@ -4,9 +4,11 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from unittest import mock
 
@@ -187,6 +189,22 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(done.returncode, 2)
         self.assertEqual(done.stdout, "")
         self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
+
+    def test_interrupted_run_keeps_finished_epochs_in_a_whole_file(self):
+        out = os.path.join(self.tmp, "r.json")
+        process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "10000", "--data-dir", DATA,
+                                    "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE)
+        while not os.path.exists(out) and process.poll() is None:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 130)
+        self.assertIn("interrupted", stderr)
+        self.assertNotIn("Traceback", stderr)
+        results = read_json(out)
+        self.assertEqual(results["status"], "interrupted")
+        self.assertGreaterEqual(len(results["runs"][0]["epochs"]), 1)
+        self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".tmp")], [])
 
     def test_missing_data_is_one_line_and_exit_1(self):
         blocker = os.path.join(self.tmp, "not-a-folder")
