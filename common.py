@@ -432,12 +432,14 @@ def parse_args(step, hparams, argv):
                         help="random seed; several run one after another, with a summary (default: 1)")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     parser.add_argument("--data-dir", default="data", metavar="DIR", help="MNIST in torchvision's layout (default: data)")
-    parser.add_argument("--out", default=os.path.join("runs", f"{step}.json"), metavar="FILE",
-                        help=f"results file (default: runs/{step}.json)")
+    parser.add_argument("--out", metavar="FILE",
+                        help=f"results file (default: runs/{step}.json, or runs/{step}-dry-run.json with --dry-run)")
     parser.add_argument("--save-model", action="store_true", help="also save the weights next to the results file")
     parser.add_argument("--dry-run", action="store_true",
                         help=f"only {DRY_RUN_BATCHES} train and {DRY_RUN_BATCHES} test batches per epoch, for a quick check")
     args = parser.parse_args(argv)
+    if args.out is None:  # a quick check never overwrites a real run's results
+        args.out = os.path.join("runs", f"{step}-dry-run.json" if args.dry_run else f"{step}.json")
     if len(set(args.seeds)) != len(args.seeds):
         parser.error("argument --seed: each seed once")
     try:
