@@ -156,6 +156,13 @@ class RunnerTest(unittest.TestCase):
         self.assertIn("misses the budget", done.stdout)  # three batches are not 99.4%
         self.assertEqual([f for f in os.listdir(os.path.join(self.tmp, "sub")) if f.startswith(".tmp")], [])
 
+    def test_dry_run_never_overwrites_a_real_run(self):
+        done = subprocess.run([sys.executable, os.path.join(HERE, "step3.py"), "--dry-run", "--epochs", "1",
+                               "--data-dir", DATA], capture_output=True, text=True, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(sorted(os.listdir(os.path.join(self.tmp, "runs"))),
+                         ["step3-dry-run-samples.png", "step3-dry-run.json"])
+
     def test_same_seed_same_numbers_and_summary_over_seeds(self):
         def metrics(name):
             out = os.path.join(self.tmp, name)
