@@ -21,7 +21,7 @@ HPARAMS = dict(
     lr=0.1,  # the peak of the cycle
     momentum=0.9,
     weight_decay=0,
-    lr_schedule=dict(name="OneCycleLR", cycle_momentum=False),  # stepped every batch
+    lr_schedule=dict(name="OneCycleLR", three_phase=True, cycle_momentum=False),  # stepped every batch
     rotation=0,  # degrees, training only
 )
 

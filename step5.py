@@ -21,7 +21,7 @@ HPARAMS = dict(
     lr=0.1,  # the peak of the cycle
     momentum=0.9,
     weight_decay=5e-4,
-    lr_schedule=dict(name="OneCycleLR", cycle_momentum=False),  # stepped every batch
+    lr_schedule=dict(name="OneCycleLR", three_phase=True, cycle_momentum=False),  # stepped every batch
     rotation=6,  # degrees, training only
 )
 DROPOUT = 0.01
