@@ -12,6 +12,7 @@ import math
 import os
 import pickle
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -490,6 +491,7 @@ def main(step_file, make_net, hparams, argv=None):
         "data": {"source": source, **stats}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": [],
     }
     finished = []
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
 
     def on_epoch(record, model):
         record["verdict"] = verdict(parameters, record)
@@ -523,6 +525,11 @@ def main(step_file, make_net, hparams, argv=None):
     write_json_atomically(args.out, results)
     print(f"results: {args.out}" + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
     return results
+
+
+def stop_like_ctrl_c(signum, frame):
+    """`kill` stops a run as Ctrl-C does: the finished epochs are kept (a background job ignores Ctrl-C)."""
+    raise KeyboardInterrupt
 
 
 def print_outcome(parameters, r):

@@ -198,12 +198,17 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
 
     def test_interrupted_run_keeps_finished_epochs_in_a_whole_file(self):
-        out = os.path.join(self.tmp, "r.json")
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                self.interrupt(sig)
+
+    def interrupt(self, sig):
+        out = os.path.join(self.tmp, f"{sig.name}.json")
         process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "10000", "--data-dir", DATA,
                                     "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE)
         while not os.path.exists(out) and process.poll() is None:
             time.sleep(0.1)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         _, stderr = process.communicate(timeout=60)
         self.assertEqual(process.returncode, 130)
         self.assertIn("interrupted", stderr)
