@@ -4,7 +4,7 @@ Target: steadier, higher test accuracy late in training from a learning-rate sch
 Changed from the reference (issue #3): its StepLR(step_size=5, gamma=0.15) from lr 0.01 with
 batches of 64 becomes a three-phase one-cycle schedule with batches of 128: from 0.004 up to a peak
 of 0.1 over the first 30% of the batches, back to 0.004 over the next 30%, then down to almost zero
-(epochs 10 to 15 all run below 0.004). Momentum stays 0.9.
+(epochs 10 to 15 all run at 0.004 or less). Momentum stays 0.9.
 Why, measured with step 5 on the CPU: the reference's own re-runs of its step-5 recipe ended below
 99.4% (99.28% and 99.34%, seeds 1 and 2, says its page). A two-phase one-cycle to 0.1 (cosine down
 to the last batch) ended high, 99.47% and 99.52% on seeds 1 and 2, but its 13th epoch, still at lr
