@@ -12,7 +12,7 @@ to the last batch) ended high, 99.47% and 99.52% on seeds 1 and 2, but its 13th 
 epochs 13 to 15. Batches of 128 halve the optimizer steps and make an epoch faster on a CPU.
 Result (ours, `python step4.py`: seed 1, CPU): 9,142 parameters; best test 99.45% (epoch 12),
 final 99.40%, first at or above 99.4% at epoch 7, and at or above it from epoch 9 on; best train
-99.69%; 31 s an epoch. The reference (StepLR, batch 64): best test 99.45%, best train 99.41%.
+99.69%; 29 s an epoch (median). The reference (StepLR, batch 64): best test 99.45%, best train 99.41%.
 Analysis: the target is met, and the annealed tail holds the test accuracy within 99.40-99.45%
 over the last seven epochs; but train accuracy (99.69%) is now well above test: it overfits.
 """
