@@ -3,8 +3,8 @@
 Target: a working pipeline end to end (data, statistics and samples, a first network, train and
 test loops), no matter the size.
 Result (ours, `python step1.py`: seed 1, CPU): 15,530 parameters; best test 98.95% (epoch 12),
-final 98.86%, 99.4% not reached; best train 99.26%; 35 s an epoch. The reference: best test
-98.98%, best train 99.12%.
+final 98.86%, 99.4% not reached; best train 99.26%; 32 s an epoch (median). The
+reference: best test 98.98%, best train 99.12%.
 Analysis: it works end to end, but it has too many parameters and too little accuracy, and train
 accuracy above test (99.26% against 98.86%) says it is starting to overfit.
 """
