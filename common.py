@@ -227,7 +227,9 @@ def summarize(model, device):
     def record(module, inputs, output):
         nonlocal rf, jump
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            k, s, d = (torch.nn.modules.utils._pair(getattr(module, a, 1))[0] for a in ("kernel_size", "stride", "dilation"))
+            # each may be an int or a (height, width) pair; these networks are square throughout
+            k, s, d = (v if isinstance(v, int) else v[0]
+                       for v in (getattr(module, a, 1) for a in ("kernel_size", "stride", "dilation")))
             rf += (k - 1) * d * jump
             jump *= s
         params = sum(p.numel() for p in module.parameters())
