@@ -476,7 +476,8 @@ def main(step_file, make_net, hparams, argv=None):
     except DataError as e:
         sys.exit(f"{step}.py: error: {e}")
     except KeyboardInterrupt:
-        sys.exit(f"\n{step}.py: interrupted while loading MNIST; nothing was written")
+        print(f"\n{step}.py: interrupted while loading MNIST; nothing was written", file=sys.stderr)
+        sys.exit(130)
     model = make_net()
     rows, parameters = summarize(model.to(device), device)
     print_summary(rows, parameters)
