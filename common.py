@@ -202,16 +202,20 @@ def load_mnist(data_dir, device, log=print):
     return data, stats, source
 
 
-def rotate(images, max_degrees, generator):
-    """Rotate each image about its centre by its own angle, uniform in [-max, +max] degrees.
+def augment(images, max_degrees, max_shift, generator):
+    """Rotate each image about its centre by its own angle, uniform in [-max_degrees, +max_degrees],
+    then shift it by its own offset, uniform in [-max_shift, +max_shift] pixels along each axis.
 
     One affine grid for the whole batch; nearest-neighbour and a black (zero) fill, as
-    torchvision's RandomRotation(max_degrees, fill=0) does image by image.
+    torchvision's RandomAffine(max_degrees, translate, fill=0) does image by image.
     """
-    angle = (torch.rand(len(images), generator=generator, device=images.device) * 2 - 1)
-    angle = angle * math.radians(max_degrees)
-    cos, sin, zero = angle.cos(), angle.sin(), torch.zeros_like(angle)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
+    n, size = len(images), images.shape[-1]
+    angle = (torch.rand(n, generator=generator, device=images.device) * 2 - 1) * math.radians(max_degrees)
+    cos, sin = angle.cos(), angle.sin()
+    shift = torch.zeros(2, n, device=images.device)
+    if max_shift:  # drawn only when asked for, so rotation-only runs keep their random stream
+        shift = (torch.rand(2, n, generator=generator, device=images.device) * 2 - 1) * (2 * max_shift / size)
+    theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
@@ -265,8 +269,8 @@ def train(model, optimizer, scheduler, images, labels, hp, generator, mean, std,
     progress = sys.stdout.isatty()
     for i, index in enumerate(batches, 1):
         x, y = images[index], labels[index]
-        if hp["rotation"]:
-            x = rotate(x, hp["rotation"], generator)
+        if hp["rotation"] or hp["translate"]:
+            x = augment(x, hp["rotation"], hp["translate"], generator)
         output = model((x - mean) / std)
         loss = F.nll_loss(output, y)
         optimizer.zero_grad(set_to_none=True)
@@ -483,7 +487,7 @@ def main(step_file, make_net, hparams, argv=None):
     print_summary(rows, parameters)
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {args.seeds}; device {device}"
           + (f"; overrides {overrides}" if overrides else "") + ("; DRY RUN" if args.dry_run else ""))
-    save_samples(data["train"][0], hp["rotation"], stem + "-samples.png")
+    save_samples(data["train"][0], hp, stem + "-samples.png")
 
     results = {
         "step": step, "status": "running", "command": " ".join([f"{step}.py"] + (argv or sys.argv[1:])),
@@ -570,13 +574,14 @@ def code_version():
         return None
 
 
-def save_samples(images, rotation, path):
-    """A grid of the first 64 training images as the network sees them (rotated, if the step rotates)."""
+def save_samples(images, hp, path):
+    """A grid of the first 64 training images as the network sees them (augmented, if the step augments)."""
     from torchvision.utils import save_image
 
     samples = images[:64]
-    if rotation:
-        samples = rotate(samples, rotation, torch.Generator(device=images.device).manual_seed(0))
+    if hp["rotation"] or hp["translate"]:
+        samples = augment(samples, hp["rotation"], hp["translate"],
+                          torch.Generator(device=images.device).manual_seed(0))
     tmp = path + ".tmp.png"
     save_image(samples.cpu(), tmp, nrow=8, padding=2)
     os.replace(tmp, path)

@@ -20,6 +20,7 @@ HPARAMS = dict(
     weight_decay=0,
     lr_schedule=None,
     rotation=0,  # degrees, training only
+    translate=0,  # pixels, training only
 )
 
 

@@ -28,6 +28,7 @@ HPARAMS = dict(
     weight_decay=0,
     lr_schedule=dict(name="OneCycleLR", three_phase=True, cycle_momentum=False),  # stepped every batch
     rotation=0,  # degrees, training only
+    translate=0,  # pixels, training only
 )
 
 

@@ -29,6 +29,7 @@ HPARAMS = dict(
     weight_decay=5e-4,
     lr_schedule=dict(name="OneCycleLR", three_phase=True, cycle_momentum=False),  # stepped every batch
     rotation=6,  # degrees, training only
+    translate=1,  # pixels, training only
 )
 DROPOUT = 0.01
 

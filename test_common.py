@@ -99,8 +99,8 @@ class RotateTest(unittest.TestCase):
     def test_zero_degrees_is_the_identity_and_six_degrees_is_not(self):
         images = torch.rand(8, 1, 28, 28)
         generator = torch.Generator().manual_seed(0)
-        torch.testing.assert_close(common.rotate(images, 0, generator), images)
-        rotated = common.rotate(images, 6, generator)
+        torch.testing.assert_close(common.augment(images, 0, 0, generator), images)
+        rotated = common.augment(images, 6, 0, generator)
         self.assertEqual(rotated.shape, images.shape)
         self.assertFalse(torch.equal(rotated, images))
         # nearest neighbour: every output pixel is an input pixel of the same image, or black fill
