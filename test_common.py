@@ -13,6 +13,7 @@ import unittest
 from unittest import mock
 
 import torch
+import torch.nn.functional as F
 
 import common
 import step5
@@ -95,7 +96,7 @@ class DataTest(unittest.TestCase):
         self.assertEqual((stats["min"], stats["max"]), (0.0, 1.0))
 
 
-class RotateTest(unittest.TestCase):
+class AugmentTest(unittest.TestCase):
     def test_zero_degrees_is_the_identity_and_six_degrees_is_not(self):
         images = torch.rand(8, 1, 28, 28)
         generator = torch.Generator().manual_seed(0)
@@ -107,6 +108,18 @@ class RotateTest(unittest.TestCase):
         for original, turned in zip(images, rotated):
             values = set(original.flatten().tolist()) | {0.0}
             self.assertTrue(set(turned.flatten().tolist()) <= values)
+
+    def test_a_one_pixel_shift_moves_each_image_by_at_most_one_pixel_per_axis(self):
+        images = torch.rand(64, 1, 28, 28)
+        shifted = common.augment(images, 0, 1, torch.Generator().manual_seed(0))
+        padded = F.pad(images, (1, 1, 1, 1))  # black fill where the image moved away
+        offsets = set()
+        for original, moved in zip(padded, shifted):
+            matches = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                       if torch.equal(moved, original[:, 1 + dy:29 + dy, 1 + dx:29 + dx])]
+            self.assertEqual(len(matches), 1)
+            offsets.add(matches[0])
+        self.assertGreater(len(offsets), 3)  # the offsets vary from image to image
 
 
 class SummaryTest(unittest.TestCase):
