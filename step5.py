@@ -22,7 +22,8 @@ Seeds 5 to 8, not used in choosing (CPU, `python step5.py --seeds 5 6 7 8`): fin
 99.48%, 99.44%, every one at or above 99.40% on each of the last three epochs.
 On the H200 (`--device cuda`), seeds 1 to 55: final mean 99.495% (std 0.046, min 99.40%); 53 of 55
 seeds at or above 99.40% on each of the last three epochs (seed 19 read 99.35% at epoch 13, seed
-52 99.38% at epoch 14). The reference (one run): best 99.46% at epoch 10, final 99.43%.
+52 99.38% at epoch 14). The reference's recipe, re-run here (seed 1, CPU, runs/ref-recipe-step5.*):
+99.34/99.40/99.42 at epochs 13/14/15, first at or above 99.4% at epoch 12.
 Analysis: every counted seed meets issue #3's bar, on the CPU with little to spare (seed 4 reads
 99.40% at epoch 14; the CPU mean is 0.0075 above 99.45%). Over every seed tried (8 on the CPU, 55 on
 the GPU) the final epoch read at least 99.40%, but on the GPU 2 of 55 seeds dipped just below it
