@@ -3,6 +3,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -88,8 +89,10 @@ class DataTest(unittest.TestCase):
         self.assertEqual(os.listdir(self.raw), [])
 
     def test_training_pixels_have_the_reference_mean_and_std(self):
-        data, stats, source = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
+        data, source = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
+        stats = data["stats"]
         self.assertEqual(source, "local files")
+        self.assertEqual((data["mean"], data["std"]), (stats["mean"], stats["std"]))
         self.assertEqual(tuple(data["train"][0].shape), (60000, 1, 28, 28))
         self.assertEqual(tuple(data["test"][0].shape), (10000, 1, 28, 28))
         self.assertEqual((round(stats["mean"], 4), round(stats["std"], 4)), (0.1307, 0.3081))
@@ -165,7 +168,11 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(run["final_test_acc"], run["epochs"][-1]["test_acc"])
         self.assertIn("verdict", run)
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-samples.png")))
-        self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-seed1.pt")))
+        checkpoint = torch.load(os.path.join(self.tmp, "sub", "step5-seed1.pt"), weights_only=True)
+        self.assertEqual(checkpoint["hyperparameters"], results["hyperparameters"])
+        self.assertEqual((checkpoint["seed"], checkpoint["epoch"]), (1, 2))
+        self.assertEqual(checkpoint["test_acc"], run["final_test_acc"])
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-curves.svg")))
         self.assertIn("misses the budget", done.stdout)  # three batches are not 99.4%
         self.assertEqual([f for f in os.listdir(os.path.join(self.tmp, "sub")) if f.startswith(".tmp")], [])
 
@@ -174,7 +181,7 @@ class RunnerTest(unittest.TestCase):
                                "--data-dir", DATA], capture_output=True, text=True, cwd=self.tmp)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(sorted(os.listdir(os.path.join(self.tmp, "runs"))),
-                         ["step3-dry-run-samples.png", "step3-dry-run.json"])
+                         ["step3-dry-run-curves.svg", "step3-dry-run-samples.png", "step3-dry-run.json"])
 
     def test_same_seed_same_numbers_and_summary_over_seeds(self):
         def metrics(name):
@@ -196,7 +203,8 @@ class RunnerTest(unittest.TestCase):
         a_file = os.path.join(self.tmp, "a-file")
         open(a_file, "w").close()
         for argv in (["--epochs", "0"], ["--batch-size", "-64"], ["--lr", "nan"], ["--lr", "abc"],
-                     ["--device", "tpu"], ["--seed", "1", "1"], ["--out", os.path.join(a_file, "r.json")]):
+                     ["--device", "tpu"], ["--seed", "1", "1"], ["--out", os.path.join(a_file, "r.json")],
+                     ["--out", self.tmp], ["--batch-size", "100000"], ["--jobs", "0"]):
             with self.subTest(argv=argv):
                 stderr = io.StringIO()
                 with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as caught:
@@ -240,6 +248,171 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
         self.assertIn("error:", done.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "r.json")))
+
+
+def epochs_without_seconds(record):
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in record["epochs"]]
+
+
+def processes_mentioning(text):
+    """PIDs of live processes whose command line holds text (Linux /proc)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+class SeedsTest(unittest.TestCase):
+    def parse(self, *seeds):
+        return common.parse_args("step5", step5.HPARAMS, ["--seeds", *seeds, "--out", os.path.join(tempfile.gettempdir(), "r.json")]).seeds
+
+    def test_lists_and_ranges(self):
+        self.assertEqual(self.parse("1-100"), list(range(1, 101)))
+        self.assertEqual(self.parse("1", "2", "5-8"), [1, 2, 5, 6, 7, 8])
+        self.assertEqual(self.parse("3-3"), [3])
+        self.assertEqual(self.parse(str(2**64 - 1)), [2**64 - 1])
+        self.assertEqual(common.compact([1, 2, 3, 5, 7, 8]), "1-3 5 7 8")
+
+    def test_bad_ranges_exit_2_with_one_line(self):
+        for seeds in (["5-1"], ["a-b"], ["1-"], ["-3"], [str(2**64)], ["99999999999999999999999"],
+                      ["0-" + str(2**64)], ["1-5", "3"]):
+            for flag in ("--seeds", "--seed"):
+                with self.subTest(flag=flag, seeds=seeds):
+                    stderr = io.StringIO()
+                    with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as caught:
+                        common.parse_args("step5", step5.HPARAMS, [flag, *seeds])
+                    self.assertEqual(caught.exception.code, 2)
+                    self.assertRegex(stderr.getvalue(), r"^step5\.py: error: argument --seed.*\n$")
+
+
+class ParallelSeedsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def test_a_seed_run_by_a_worker_has_exactly_its_solo_numbers(self):
+        many, solo = os.path.join(self.tmp, "many.json"), os.path.join(self.tmp, "solo.json")
+        done = run_step("--dry-run", "--epochs", "3", "--seeds", "1-3", "--jobs", "3", "--save-model", "--out", many)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(run_step("--dry-run", "--epochs", "3", "--seed", "2", "--out", solo).returncode, 0)
+        results = read_json(many)
+        self.assertEqual(results["status"], "complete")
+        self.assertEqual([r["seed"] for r in results["runs"]], [1, 2, 3])
+        [alone] = read_json(solo)["runs"]
+        self.assertEqual(epochs_without_seconds(results["runs"][1]), epochs_without_seconds(alone))
+        self.assertNotEqual(epochs_without_seconds(results["runs"][0]), epochs_without_seconds(alone))
+        self.assertEqual(set(results["runs"][1]), set(alone))  # a record in the same form as a solo run's
+        # one line per finished seed, no epoch lines, and the summary with the last-epochs count
+        self.assertEqual(len([l for l in done.stdout.splitlines() if re.match(r"seed \d: final", l)]), 3)
+        self.assertNotIn("epoch  1/", done.stdout)
+        self.assertIn("at or above 99.4% on each of the last 3 epochs: 0/3 seeds", done.stdout)
+        self.assertEqual(results["across_seeds"]["seeds_holding_target_last_epochs"], 0)
+        self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.startswith("many")),
+                         ["many-curves.svg", "many-samples.png", "many-seed1.pt", "many-seed2.pt", "many-seed3.pt",
+                          "many.json"])  # the workers' folder is gone
+
+    def test_a_failing_worker_is_reported_and_the_others_go_on(self):
+        step = os.path.join(self.tmp, "failing.py")
+        with open(step, "w") as f:  # seed 2's network cannot be built; the run's own summary net can
+            f.write("import torch, step5\nfrom common import main\n\n"
+                    "def make_net():\n"
+                    "    if torch.initial_seed() == 2:\n"
+                    "        raise RuntimeError('no network for seed 2')\n"
+                    "    return step5.make_net()\n\n"
+                    "if __name__ == '__main__':\n"
+                    "    main(__file__, make_net, step5.HPARAMS)\n")
+        out = os.path.join(self.tmp, "r.json")
+        done = subprocess.run([sys.executable, step, "--dry-run", "--epochs", "1", "--seeds", "1-3", "--jobs", "2",
+                               "--data-dir", DATA, "--out", out], capture_output=True, text=True, cwd=self.tmp,
+                              env=dict(os.environ, PYTHONPATH=HERE))
+        self.assertEqual(done.returncode, 1, done.stderr)
+        self.assertIn("seed 2: failed: RuntimeError: no network for seed 2 (exit code 1)", done.stdout)
+        self.assertEqual(done.stderr.strip().splitlines()[-1],
+                         f"failing.py: error: 1 of 3 seeds failed: 2 (see failures in {out})")
+        results = read_json(out)
+        self.assertEqual(results["status"], "failed")
+        self.assertEqual([r["seed"] for r in results["runs"]], [1, 3])
+        self.assertEqual([f["seed"] for f in results["failures"]], [2])
+
+    def test_interrupt_stops_every_worker_and_keeps_the_finished_seeds(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                out = os.path.join(self.tmp, f"{sig.name}.json")
+                process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "2", "--seeds", "1-50",
+                                            "--jobs", "2", "--data-dir", DATA, "--out", out],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE)
+                self.addCleanup(process.kill)
+                while not os.path.exists(out) and process.poll() is None:
+                    time.sleep(0.1)
+                workers = processes_mentioning(os.path.join(self.tmp, ".workers-"))
+                self.assertTrue(1 <= len(workers) <= 2, workers)  # --jobs 2: at most two at work
+                process.send_signal(sig)
+                _, stderr = process.communicate(timeout=60)
+                self.assertEqual(process.returncode, 130)
+                self.assertNotIn("Traceback", stderr)
+                results = read_json(out)
+                self.assertEqual(results["status"], "interrupted")
+                self.assertGreaterEqual(len(results["runs"]), 1)
+                self.assertLess(len(results["runs"]), 50)
+                self.assertEqual(processes_mentioning(self.tmp), [])
+                self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
+
+
+class FilesTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def test_curves_are_well_formed_svg_with_a_line_per_seed_and_the_target(self):
+        import xml.etree.ElementTree as ET
+
+        for seeds in (["1"], ["1", "2"]):
+            with self.subTest(seeds=seeds):
+                out = os.path.join(self.tmp, f"{len(seeds)}.json")
+                self.assertEqual(run_step("--dry-run", "--epochs", "3", "--seeds", *seeds, "--out", out).returncode, 0)
+                root = ET.parse(os.path.join(self.tmp, f"{len(seeds)}-curves.svg")).getroot()
+                svg = "{http://www.w3.org/2000/svg}"
+                self.assertEqual(root.tag, svg + "svg")
+                lines = root.findall(f"{svg}polyline")
+                self.assertEqual(len(lines), 4 * len(seeds))  # train and test, loss and accuracy, per seed
+                for line in lines:
+                    self.assertEqual(len(line.get("points").split()), 3)  # one point per epoch
+                    for point in line.get("points").split():
+                        x, y = map(float, point.split(","))
+                        self.assertTrue(0 <= x <= float(root.get("width")))
+                self.assertIn("99.4%", [t.text for t in root.iter(f"{svg}text")])
+
+    def test_files_get_the_mode_the_umask_gives(self):
+        for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
+            with self.subTest(umask=oct(umask)):
+                out = os.path.join(self.tmp, f"{mode:o}.json")
+                done = subprocess.run([sys.executable, "step5.py", "--dry-run", "--epochs", "1", "--data-dir", DATA,
+                                       "--out", out], capture_output=True, cwd=HERE, preexec_fn=lambda: os.umask(umask))
+                self.assertEqual(done.returncode, 0)
+                for path in (out, out.replace(".json", "-curves.svg"), out.replace(".json", "-samples.png")):
+                    self.assertEqual(os.stat(path).st_mode & 0o777, mode, path)
+
+    def test_code_is_the_projects_own_commit_or_none(self):
+        self.assertRegex(common.code_version() or "", r"^[0-9a-f]{40}(-dirty)?$")
+        outer = os.path.join(self.tmp, "outer")
+        copy = os.path.join(outer, "project")
+        os.makedirs(copy)
+        for name in ("common.py", "step5.py"):
+            shutil.copy(os.path.join(HERE, name), copy)
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", outer]
+        subprocess.run(git + ["init", "-q"], check=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-qm", "another project"], check=True)
+        out = os.path.join(self.tmp, "r.json")
+        done = subprocess.run([sys.executable, os.path.join(copy, "step5.py"), "--dry-run", "--epochs", "1",
+                               "--data-dir", DATA, "--out", out], capture_output=True, text=True, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIsNone(read_json(out)["code"])
 
 
 if __name__ == "__main__":
