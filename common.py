@@ -677,11 +677,12 @@ def main(step_file, make_net, hparams, argv=None):
                     if failure:
                         failures.append(failure)
                         print(f"seed {failure['seed']}: failed: {failure['error']}", flush=True)
-                        results["failures"] = failures
                     else:
                         finished.append(record)
-                        finished.sort(key=lambda r: args.seeds.index(r["seed"]))
                         print_seed_line(record)
+                    for done in (finished, failures):  # in the order the seeds were asked for
+                        done.sort(key=lambda r: args.seeds.index(r["seed"]))
+                    results["failures"] = failures
                     save(finished)
     except KeyboardInterrupt:
         if results["runs"] or failures:

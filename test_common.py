@@ -316,28 +316,31 @@ class ParallelSeedsTest(unittest.TestCase):
                          ["many-curves.svg", "many-samples.png", "many-seed1.pt", "many-seed2.pt", "many-seed3.pt",
                           "many.json"])  # the workers' folder is gone
 
-    def test_a_failing_worker_is_reported_and_the_others_go_on(self):
+    def test_failing_workers_are_reported_and_the_others_go_on(self):
         step = os.path.join(self.tmp, "failing.py")
-        with open(step, "w") as f:  # seed 2's network cannot be built; the run's own summary net can
-            f.write("import torch, step5\nfrom common import main\n\n"
+        with open(step, "w") as f:  # seed 2's network raises, seed 3's process is killed; seeds 1 and 4 train
+            f.write("import os, signal, torch, step5\nfrom common import main\n\n"
                     "def make_net():\n"
                     "    if torch.initial_seed() == 2:\n"
                     "        raise RuntimeError('no network for seed 2')\n"
+                    "    if torch.initial_seed() == 3:\n"
+                    "        os.kill(os.getpid(), signal.SIGKILL)\n"
                     "    return step5.make_net()\n\n"
                     "if __name__ == '__main__':\n"
                     "    main(__file__, make_net, step5.HPARAMS)\n")
         out = os.path.join(self.tmp, "r.json")
-        done = subprocess.run([sys.executable, step, "--dry-run", "--epochs", "1", "--seeds", "1-3", "--jobs", "2",
+        done = subprocess.run([sys.executable, step, "--dry-run", "--epochs", "1", "--seeds", "1-4", "--jobs", "2",
                                "--data-dir", DATA, "--out", out], capture_output=True, text=True, cwd=self.tmp,
                               env=dict(os.environ, PYTHONPATH=HERE))
         self.assertEqual(done.returncode, 1, done.stderr)
-        self.assertIn("seed 2: failed: RuntimeError: no network for seed 2 (exit code 1)", done.stdout)
+        self.assertIn("seed 2: failed: RuntimeError: no network for seed 2 (exit code 1)\n", done.stdout)
+        self.assertIn("seed 3: failed: killed by SIGKILL\n", done.stdout)
         self.assertEqual(done.stderr.strip().splitlines()[-1],
-                         f"failing.py: error: 1 of 3 seeds failed: 2 (see failures in {out})")
+                         f"failing.py: error: 2 of 4 seeds failed: 2 3 (see failures in {out})")
         results = read_json(out)
         self.assertEqual(results["status"], "failed")
-        self.assertEqual([r["seed"] for r in results["runs"]], [1, 3])
-        self.assertEqual([f["seed"] for f in results["failures"]], [2])
+        self.assertEqual([r["seed"] for r in results["runs"]], [1, 4])
+        self.assertEqual(sorted(f["seed"] for f in results["failures"]), [2, 3])
 
     def test_interrupt_stops_every_worker_and_keeps_the_finished_seeds(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
