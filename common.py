@@ -245,6 +245,18 @@ def across_seeds(records):
     return summary
 
 
+def compact(seeds):
+    """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
+    parts, i = [], 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        parts.append(f"{seeds[i]}-{seeds[j]}" if j > i + 1 else " ".join(map(str, seeds[i:j + 1])))
+        i = j + 1
+    return " ".join(parts)
+
+
 def print_outcome(parameters, r):
     first = f"epoch {r['first_epoch_at_target']}" if r["first_epoch_at_target"] else "not reached"
     print(f"seed {r['seed']}: parameters {parameters:,}; best test {r['best_test_acc']:.2f}% (epoch {r['best_epoch']}); "
@@ -263,7 +275,7 @@ def print_seed_line(r):
 
 
 def print_across_seeds(records, summary):
-    print(f"over {len(records)} seeds {[r['seed'] for r in records]}:")
+    print(f"over {len(records)} seeds ({compact([r['seed'] for r in records])}):")
     for key in ("final_test_acc", "best_test_acc"):
         s = summary[key]
         print(f"  {key.split('_')[0]:<5} test acc: mean {s['mean']:.3f}% ± {s['std']:.3f}, min {s['min']:.2f}%, max {s['max']:.2f}%")
@@ -494,18 +506,6 @@ def parse_args(step, hparams, argv):
 def print_epoch(e, epochs):
     print(f"epoch {e['epoch']:>2}/{epochs}  lr {e['lr']:.6f}  train loss {e['train_loss']:.4f} acc {e['train_acc']:6.2f}%  "
           f"test loss {e['test_loss']:.4f} acc {e['test_acc']:6.2f}%  {e['seconds']:5.1f}s", flush=True)
-
-
-def compact(seeds):
-    """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
-    parts, i = [], 0
-    while i < len(seeds):
-        j = i
-        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
-            j += 1
-        parts.append(f"{seeds[i]}-{seeds[j]}" if j > i + 1 else " ".join(map(str, seeds[i:j + 1])))
-        i = j + 1
-    return " ".join(parts)
 
 
 def device_name(device):
