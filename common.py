@@ -257,20 +257,22 @@ def compact(seeds):
     return " ".join(parts)
 
 
+def first_epoch_text(r):
+    return f"epoch {r['first_epoch_at_target']}" if r["first_epoch_at_target"] else "not reached"
+
+
 def print_outcome(parameters, r):
-    first = f"epoch {r['first_epoch_at_target']}" if r["first_epoch_at_target"] else "not reached"
     print(f"seed {r['seed']}: parameters {parameters:,}; best test {r['best_test_acc']:.2f}% (epoch {r['best_epoch']}); "
-          f"final {r['final_test_acc']:.2f}%; first >= {TARGET_ACCURACY}%: {first}; {r['seconds']:.0f}s")
+          f"final {r['final_test_acc']:.2f}%; first >= {TARGET_ACCURACY}%: {first_epoch_text(r)}; {r['seconds']:.0f}s")
     print(f"seed {r['seed']}: {r['verdict']}")
 
 
 def print_seed_line(r):
     """One line for a seed finished by a worker (--jobs): its outcome and its last epochs."""
-    first = f"epoch {r['first_epoch_at_target']}" if r["first_epoch_at_target"] else "not reached"
     last = last_epochs(r)
     accuracies = " ".join(f"{e['test_acc']:.2f}" for e in last)
     print(f"seed {r['seed']}: final {r['final_test_acc']:.2f}%  best {r['best_test_acc']:.2f}% (epoch {r['best_epoch']})  "
-          f"first >= {TARGET_ACCURACY}%: {first}  epochs {last[0]['epoch']}-{last[-1]['epoch']}: {accuracies}  "
+          f"first >= {TARGET_ACCURACY}%: {first_epoch_text(r)}  epochs {last[0]['epoch']}-{last[-1]['epoch']}: {accuracies}  "
           f"{r['seconds']:.0f}s", flush=True)
 
 

@@ -7,6 +7,7 @@ import unittest
 import torch
 
 import common
+import step5
 from common import MAX_EPOCHS, MAX_PARAMETERS, TARGET_ACCURACY
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,14 +61,10 @@ class ShippedWeightsTest(unittest.TestCase):
         cls.checkpoint = torch.load(STEP5_WEIGHTS, weights_only=True)
 
     def test_they_were_trained_with_step5s_current_hyperparameters(self):
-        import step5
-
         self.assertEqual(self.checkpoint["hyperparameters"], step5.HPARAMS)
         self.assertEqual(self.checkpoint["epoch"], step5.HPARAMS["epochs"])
 
     def test_they_reach_the_target_on_the_10000_test_images(self):
-        import step5
-
         data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"), log=lambda line: None)
         self.assertEqual((data["mean"], data["std"]), (self.checkpoint["mean"], self.checkpoint["std"]))
         model = step5.make_net()
