@@ -131,8 +131,8 @@ class SummaryTest(unittest.TestCase):
         self.assertEqual(total, 9142)
         self.assertEqual(sum(r[2] for r in rows), total)
         convs = [r for r in rows if r[0] == "Conv2d"]
-        self.assertEqual([r[3] for r in convs], [3, 5, 7, 9, 14, 18, 18])
-        self.assertEqual(convs[-1][1], [10, 6, 6])
+        self.assertEqual([r[3] for r in convs], [3, 5, 7, 12, 16, 20, 20])
+        self.assertEqual(convs[-1][1], [10, 5, 5])
         self.assertEqual(rows[-1][1:], ([10], 0, 28))  # GAP sees the whole image
 
 
