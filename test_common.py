@@ -160,7 +160,7 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(results["hyperparameters"], dict(step5.HPARAMS, epochs=2))
         self.assertEqual(results["overrides"], {"epochs": 2})
         self.assertTrue(results["dry_run"])
-        self.assertIn("Dropout(p=0.01, inplace=False)", results["layers"])
+        self.assertIn("Dropout2d(p=0.01, inplace=False)", results["layers"])
         [run] = results["runs"]
         self.assertEqual([e["epoch"] for e in run["epochs"]], [1, 2])
         for key in ("lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"):
