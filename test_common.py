@@ -28,6 +28,12 @@ def setUpModule():
     common.prepare_mnist(DATA, log=lambda line: None)
 
 
+def sigint_as_from_a_terminal():
+    """For Popen(preexec_fn=...): a job started in the background (nohup, `&`) inherits SIGINT ignored,
+    and Python then ignores Ctrl-C too; the interrupt tests need it delivered as a terminal would."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def read_json(path):
     with open(path) as f:
         return json.load(f)
@@ -226,7 +232,8 @@ class RunnerTest(unittest.TestCase):
     def interrupt(self, sig):
         out = os.path.join(self.tmp, f"{sig.name}.json")
         process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "10000", "--data-dir", DATA,
-                                    "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE)
+                                    "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE,
+                                   preexec_fn=sigint_as_from_a_terminal)
         while not os.path.exists(out) and process.poll() is None:
             time.sleep(0.1)
         process.send_signal(sig)
@@ -348,7 +355,8 @@ class ParallelSeedsTest(unittest.TestCase):
                 out = os.path.join(self.tmp, f"{sig.name}.json")
                 process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "2", "--seeds", "1-50",
                                             "--jobs", "2", "--data-dir", DATA, "--out", out],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE)
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE,
+                                           preexec_fn=sigint_as_from_a_terminal)
                 self.addCleanup(process.kill)
                 while not os.path.exists(out) and process.poll() is None:
                     time.sleep(0.1)
