@@ -2,8 +2,8 @@
 
 Target: 99.4% on every seed, with a margin.
 Change: Dropout2d 0.01 after every BatchNorm, random rotation (6 degrees), shift (1 px), weight decay.
-Result: 9,142 parameters; final 99.52% mean, 99.47% min (seeds 301-308, CPU); 15 s an epoch.
-Analysis: all 8 unseen CPU seeds hold 99.4% in the last three epochs; GPU seeds are still to measure.
+Result: 9,142 parameters; final 99.53% mean, 99.47% min (seeds 301-316, CPU); 15 s an epoch.
+Analysis: all 16 unseen CPU seeds hold 99.4% in the last three epochs; GPU seeds are still to measure.
 """
 import torch.nn as nn
 
