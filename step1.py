@@ -26,7 +26,7 @@ def make_net():
         nn.Conv2d(1, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),
-        nn.MaxPool2d(2),
+        nn.MaxPool2d(2),  # after the 3rd conv in every step (the exercise, steps 2-5: the 4th); see README
         nn.Conv2d(16, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),

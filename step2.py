@@ -26,7 +26,7 @@ def make_net():
         nn.Conv2d(1, 8, 3), nn.ReLU(),
         nn.Conv2d(8, 8, 3), nn.ReLU(),
         nn.Conv2d(8, 16, 3), nn.ReLU(),
-        nn.MaxPool2d(2),  # after the 3rd conv, as in step 1 (the exercise: the 4th); see README
+        nn.MaxPool2d(2),  # after the 3rd conv in every step (the exercise, steps 2-5: the 4th); see README
         nn.Conv2d(16, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),
