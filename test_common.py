@@ -374,6 +374,82 @@ class ParallelSeedsTest(unittest.TestCase):
                 self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
 
 
+def results_file(path, step, accuracies, seconds=2.0, device_name="a CPU"):
+    """A hand-made results file: {seed: [test accuracy per epoch]}."""
+    runs = [{"seed": seed, "epochs": [{"epoch": i, "test_acc": acc, "seconds": seconds} for i, acc in enumerate(accs, 1)]}
+            for seed, accs in accuracies.items()]
+    with open(path, "w") as f:
+        json.dump({"step": step, "parameters": 9142, "dry_run": False, "device": "cpu", "device_name": device_name,
+                   "torch": "2.x", "code": "0123456789abcdef", "runs": runs}, f)
+    return path
+
+
+class CompareTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
+        join = lambda name: os.path.join(self.tmp, name)
+        self.files = [
+            results_file(join("a1.json"), "stepA", {1: [99.0, 99.5, 99.4, 99.6], 2: [98.0, 99.45, 99.39, 99.3]}),
+            results_file(join("a2.json"), "stepA", {3: [97.0, 99.0, 99.2, 99.0]}, seconds=4.0),
+            results_file(join("b.json"), "stepB", {1: [98.0, 98.5, 98.7, 98.9], 2: [98.2, 98.6, 98.8, 99.1]}),
+        ]
+
+    def compare(self, *argv):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                common.compare(list(argv))
+                code = 0
+            except SystemExit as e:
+                code = e.code
+        return code, stdout.getvalue(), stderr.getvalue()
+
+    def test_table_pools_a_steps_files_and_computes_its_figures(self):
+        code, table, _ = self.compare(*self.files)
+        self.assertEqual(code, 0)
+        rows = [line for line in table.splitlines() if line.startswith("| step")]
+        # stepA: finals 99.6, 99.3, 99.0: mean 99.3, sd 0.3; 99.4 reached by seeds 1 and 2; held on
+        # each of the last 3 epochs by seed 1 only; median of 8 epochs at 2 s and 4 at 4 s
+        self.assertEqual(rows[1], "| stepA | 9,142 | 99.300% ± 0.300 | 99.00% | 99.60% | 2/3 | 1/3 | 2.0 |")
+        self.assertEqual(rows[2], "| stepB | 9,142 | 99.000% ± 0.141 | 98.90% | 99.10% | 0/2 | 0/2 | 2.0 |")
+        self.assertIn("stepA: seeds 1-3, 4 epochs, cpu (a CPU), torch 2.x, code 0123456", table)
+
+    def test_picture_has_a_band_and_a_mean_per_step_and_a_dot_per_seed(self):
+        import xml.etree.ElementTree as ET
+
+        out = os.path.join(self.tmp, "steps.svg")
+        self.assertEqual(self.compare(*self.files, "--out", out)[0], 0)
+        root = ET.parse(out).getroot()
+        svg = "{http://www.w3.org/2000/svg}"
+        bands = root.findall(f"{svg}polygon[@class='band']")
+        self.assertEqual(len(bands), 2)
+        for band in bands:  # min then max, one point each per epoch
+            self.assertEqual(len(band.get("points").split()), 8)
+        self.assertEqual(len(root.findall(f"{svg}polyline[@class='mean']")), 2)
+        self.assertEqual(len(root.findall(f"{svg}circle[@class='final']")), 5)
+        self.assertIn("99.4%", [t.text for t in root.iter(f"{svg}text")])
+        self.assertEqual([t.text for t in root.iter(f"{svg}title") if t.text.endswith("min-max over 3 seeds")],
+                         ["stepA: min-max over 3 seeds"])
+
+    def test_bad_files_are_one_line_and_exit_2(self):
+        not_results = os.path.join(self.tmp, "x.json")
+        with open(not_results, "w") as f:
+            f.write("[1, 2]")
+        for argv in ([os.path.join(self.tmp, "missing.json")], [not_results], [self.files[0], "--out", self.tmp]):
+            with self.subTest(argv=argv):
+                code, stdout, stderr = self.compare(*argv)
+                self.assertEqual(code, 2)
+                self.assertEqual(stdout, "")
+                self.assertRegex(stderr, r"^common\.py compare: error: .+\n$")
+
+    def test_from_the_command_line(self):
+        done = subprocess.run([sys.executable, "common.py", "compare", *self.files], capture_output=True, text=True, cwd=HERE)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("| stepB |", done.stdout)
+        self.assertEqual(subprocess.run([sys.executable, "common.py"], capture_output=True, cwd=HERE).returncode, 2)
+
+
 class FilesTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
