@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from xml.sax.saxutils import escape
@@ -638,6 +639,7 @@ def parse_args(step, hparams, argv):
     parser.add_argument("--save-model", action="store_true", help="also save the weights next to the results file")
     parser.add_argument("--dry-run", action="store_true",
                         help=f"only {DRY_RUN_BATCHES} train and {DRY_RUN_BATCHES} test batches per epoch, for a quick check")
+    parser.add_argument("--worker", type=int, metavar="PID", help=argparse.SUPPRESS)  # see run_in_workers
     args = parser.parse_args(argv)
     args.seeds = [seed for seeds in args.seeds for seed in seeds]
     if len(set(args.seeds)) != len(args.seeds):
@@ -697,42 +699,92 @@ def stop_like_ctrl_c(signum, frame):
 
 
 def run_in_workers(step_file, args, jobs, stem):
-    """Train each seed as its own solo run (`stepN.py --seed S`, so with exactly its numbers), up to
-    `jobs` at a time; yields (record, None) for a seed that finished, (None, failure) for one that died.
+    """Train the seeds in up to `jobs` worker processes; yields (record, None) for a seed that
+    finished, (None, failure) for one whose worker died.
 
-    Each worker writes its results into a hidden folder beside the results file, removed at the end;
-    on Ctrl-C or SIGTERM every worker is stopped before this returns.
+    A worker (`stepN.py --worker PID`) loads MNIST once, then trains the seeds it is sent on its
+    standard input, one at a time, each exactly as a solo run `stepN.py --seed S` would; it writes
+    each seed's record into a hidden folder beside the results file, removed at the end. A worker
+    that dies takes only its current seed with it: a new one takes over the rest. On Ctrl-C or
+    SIGTERM every worker is stopped before this returns; if this process dies, they end too.
     """
     workdir = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(args.out)), prefix=".workers-")
-    pending, running = list(args.seeds), {}
+    command = [sys.executable, os.path.abspath(step_file), "--worker", str(os.getpid()), "--epochs", str(args.epochs),
+               "--batch-size", str(args.batch_size), "--lr", repr(args.lr), "--device", str(args.device),
+               "--data-dir", args.data_dir, "--out", os.path.join(workdir, "w.json")]
+    command += ["--dry-run"] * args.dry_run + ["--save-model"] * args.save_model
+    pending, seed_of, log_of = list(args.seeds), {}, {}  # seed_of: a live worker -> the seed it trains
     try:
-        while pending or running:
-            while pending and len(running) < jobs:
-                seed = pending.pop(0)
-                command = [sys.executable, os.path.abspath(step_file), "--seed", str(seed), "--epochs", str(args.epochs),
-                           "--batch-size", str(args.batch_size), "--lr", repr(args.lr), "--device", str(args.device),
-                           "--data-dir", args.data_dir, "--out", os.path.join(workdir, f"seed{seed}.json")]
-                command += ["--dry-run"] * args.dry_run + ["--save-model"] * args.save_model
-                with open(os.path.join(workdir, f"seed{seed}.log"), "w") as log:
-                    running[seed] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                     stdin=subprocess.DEVNULL)
+        while pending or seed_of:
+            while pending and len(seed_of) < jobs:
+                log_path = os.path.join(workdir, f"worker{len(log_of) + 1}.log")
+                with open(log_path, "w") as log:
+                    worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True)
+                log_of[worker] = log_path
+                seed_of[worker] = send_seed(worker, pending.pop(0))
             time.sleep(0.2)
-            for seed, worker in list(running.items()):
-                if worker.poll() is None:
-                    continue
-                del running[seed]
-                if worker.returncode == 0:
-                    with open(os.path.join(workdir, f"seed{seed}.json")) as f:
-                        [record] = json.load(f)["runs"]
+            for worker, seed in list(seed_of.items()):
+                record = read_worker_record(os.path.join(workdir, f"w-seed{seed}.json"))
+                if record:
                     if args.save_model:
-                        os.replace(os.path.join(workdir, f"seed{seed}-seed{seed}.pt"), f"{stem}-seed{seed}.pt")
+                        os.replace(os.path.join(workdir, f"w-seed{seed}.pt"), f"{stem}-seed{seed}.pt")
+                    if pending:
+                        seed_of[worker] = send_seed(worker, pending.pop(0))
+                    else:
+                        del seed_of[worker]
+                        worker.stdin.close()  # no more seeds: the worker exits
                     yield record, None
-                else:
+                elif worker.poll() is not None:
+                    del seed_of[worker]
                     yield None, {"seed": seed, "exit_code": worker.returncode,
-                                 "error": worker_error(worker.returncode, os.path.join(workdir, f"seed{seed}.log"))}
+                                 "error": worker_error(worker.returncode, log_of[worker])}
     finally:
-        stop_workers(running.values())
+        stop_workers(log_of)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def send_seed(worker, seed):
+    try:
+        worker.stdin.write(f"{seed}\n")
+        worker.stdin.flush()
+    except BrokenPipeError:  # the worker died just now: the seed is reported as failed with its error
+        pass
+    return seed
+
+
+def read_worker_record(path):
+    try:
+        with open(path) as f:
+            [record] = json.load(f)["runs"]
+        return record
+    except FileNotFoundError:
+        return None
+
+
+def work(make_net, hp, data, args, parameters):
+    """A worker's life: train each seed read from standard input, as its solo run would, and write
+    its record as `<out stem>-seedS.json` (with the weights as -seedS.pt if asked); end at EOF."""
+    end_with_parent(args.worker)
+    stem = os.path.splitext(args.out)[0]
+    max_batches = DRY_RUN_BATCHES if args.dry_run else None
+    for line in sys.stdin:
+        seed = int(line)
+        for record, model in train_seed(seed, make_net, hp, data, args.device, max_batches):
+            print_epoch(record["epochs"][-1], hp["epochs"])
+        record["verdict"] = verdict(parameters, record)
+        if args.save_model:
+            save_weights(f"{stem}-seed{seed}.pt", model, hp, record, data)
+        write_json_atomically(f"{stem}-seed{seed}.json", {"runs": [record]})  # last: the parent waits for it
+
+
+def end_with_parent(parent):
+    """Exit as soon as the parent is gone, however it ended (SIGKILL included): a thread watches
+    whether this process has been handed to another parent."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def worker_error(returncode, log_path):
@@ -788,6 +840,12 @@ def main(step_file, make_net, hparams, argv=None):
         sys.exit(130)
     model = make_net()
     rows, parameters = summarize(model.to(device), device)
+    if args.worker is not None:  # one of run_in_workers' processes: no summary, samples or curves
+        try:
+            work(make_net, hp, data, args, parameters)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        return None
     print_summary(rows, parameters)
     jobs = min(args.jobs, len(args.seeds))
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; device {device}"

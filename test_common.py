@@ -302,26 +302,57 @@ class ParallelSeedsTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp)
 
-    def test_a_seed_run_by_a_worker_has_exactly_its_solo_numbers(self):
-        many, solo = os.path.join(self.tmp, "many.json"), os.path.join(self.tmp, "solo.json")
-        done = run_step("--dry-run", "--epochs", "3", "--seeds", "1-3", "--jobs", "3", "--save-model", "--out", many)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertEqual(run_step("--dry-run", "--epochs", "3", "--seed", "2", "--out", solo).returncode, 0)
+    def test_a_seed_trained_after_another_in_a_worker_has_exactly_its_solo_numbers(self):
+        many = os.path.join(self.tmp, "many.json")
+        process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "3", "--seeds", "1-4", "--jobs", "2",
+                                    "--save-model", "--data-dir", DATA, "--out", many],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE)
+        workers = set()  # every worker process seen while the four seeds train
+        while process.poll() is None:
+            workers.update(processes_mentioning(os.path.join(self.tmp, ".workers-")))
+            time.sleep(0.02)
+        stdout, stderr = process.communicate()
+        self.assertEqual(process.returncode, 0, stderr)
+        self.assertEqual(len(workers), 2, workers)  # two processes for four seeds: seeds 3 and 4 came second
         results = read_json(many)
         self.assertEqual(results["status"], "complete")
-        self.assertEqual([r["seed"] for r in results["runs"]], [1, 2, 3])
-        [alone] = read_json(solo)["runs"]
-        self.assertEqual(epochs_without_seconds(results["runs"][1]), epochs_without_seconds(alone))
-        self.assertNotEqual(epochs_without_seconds(results["runs"][0]), epochs_without_seconds(alone))
-        self.assertEqual(set(results["runs"][1]), set(alone))  # a record in the same form as a solo run's
+        self.assertEqual([r["seed"] for r in results["runs"]], [1, 2, 3, 4])
+        for seed in (2, 4):
+            solo = os.path.join(self.tmp, f"solo{seed}.json")
+            self.assertEqual(run_step("--dry-run", "--epochs", "3", "--seed", str(seed), "--out", solo).returncode, 0)
+            [alone] = read_json(solo)["runs"]
+            self.assertEqual(epochs_without_seconds(results["runs"][seed - 1]), epochs_without_seconds(alone))
+            self.assertEqual(set(results["runs"][seed - 1]), set(alone))  # a record in the same form as a solo run's
+            self.assertEqual(results["runs"][seed - 1]["verdict"], alone["verdict"])
+        self.assertNotEqual(epochs_without_seconds(results["runs"][0]), epochs_without_seconds(results["runs"][1]))
         # one line per finished seed, no epoch lines, and the summary with the last-epochs count
-        self.assertEqual(len([l for l in done.stdout.splitlines() if re.match(r"seed \d: final", l)]), 3)
-        self.assertNotIn("epoch  1/", done.stdout)
-        self.assertIn("at or above 99.4% on each of the last 3 epochs: 0/3 seeds", done.stdout)
+        self.assertEqual(len([l for l in stdout.splitlines() if re.match(r"seed \d: final", l)]), 4)
+        self.assertNotIn("epoch  1/", stdout)
+        self.assertIn("at or above 99.4% on each of the last 3 epochs: 0/4 seeds", stdout)
         self.assertEqual(results["across_seeds"]["seeds_holding_target_last_epochs"], 0)
         self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.startswith("many")),
                          ["many-curves.svg", "many-samples.png", "many-seed1.pt", "many-seed2.pt", "many-seed3.pt",
-                          "many.json"])  # the workers' folder is gone
+                          "many-seed4.pt", "many.json"])  # the workers' folder is gone
+        for seed in (1, 4):
+            checkpoint = torch.load(os.path.join(self.tmp, f"many-seed{seed}.pt"), weights_only=True)
+            self.assertEqual((checkpoint["seed"], checkpoint["test_acc"]), (seed, results["runs"][seed - 1]["final_test_acc"]))
+
+    def test_workers_end_when_their_parent_is_killed(self):
+        process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "10000", "--seeds", "1-4",
+                                    "--jobs", "2", "--data-dir", DATA, "--out", os.path.join(self.tmp, "r.json")],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE)
+        self.addCleanup(process.kill)
+        deadline = time.time() + 60
+        while len(processes_mentioning(os.path.join(self.tmp, ".workers-"))) < 2 and time.time() < deadline:
+            time.sleep(0.1)
+        workers = processes_mentioning(os.path.join(self.tmp, ".workers-"))
+        self.assertEqual(len(workers), 2)
+        process.kill()  # SIGKILL: the parent can neither stop its workers nor clean up
+        process.wait()
+        deadline = time.time() + 10
+        while processes_mentioning(self.tmp) and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(processes_mentioning(self.tmp), [])
 
     def test_failing_workers_are_reported_and_the_others_go_on(self):
         step = os.path.join(self.tmp, "failing.py")
