@@ -566,6 +566,61 @@ def compare(argv=None):
     print(comparison_table(steps), end="")
 
 
+def benchmark(argv=None):
+    """`python common.py benchmark`: how long a step takes as whole processes, as a user runs it:
+    one seed alone (and how much of it is training), then, with --seeds, many seeds with --jobs."""
+    parser = ArgumentParser(prog="common.py benchmark", description="Time a step's runs as whole processes.")
+    parser.add_argument("--step", default="step5.py", help="the step file to time (default: step5.py)")
+    parser.add_argument("--device", default="auto", help="as for a step: auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--seeds", type=seed_range, metavar="A-B", help="also time these seeds with --jobs")
+    parser.add_argument("--jobs", type=positive(int), default=1, metavar="N", help="workers for --seeds (default: 1)")
+    parser.add_argument("--epochs", type=positive(int), metavar="N", help="epochs per seed (default: the step's)")
+    parser.add_argument("--data-dir", default="data", metavar="DIR", help="MNIST in torchvision's layout (default: data)")
+    parser.add_argument("--dry-run", action="store_true", help="pass --dry-run to the runs: a check of this command")
+    parser.add_argument("--out", default="runs/benchmark.json", metavar="FILE", help="where the figures go")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.step):
+        parser.error(f"argument --step: no such file {args.step}")
+    try:
+        device = pick_device(args.device)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    except ValueError as e:
+        parser.error(f"argument --device: {e}")
+    except OSError as e:
+        parser.error(f"argument --out: cannot write to {os.path.dirname(args.out) or '.'}: {e.strerror}")
+    flags = ["--device", str(device), "--data-dir", args.data_dir] + ["--dry-run"] * args.dry_run
+    flags += ["--epochs", str(args.epochs)] if args.epochs else []
+    figures = {"command": " ".join(["python common.py benchmark", *(argv if argv is not None else sys.argv[2:])]),
+               "step": args.step, "device": str(device), "device_name": device_name(device), "torch": torch.__version__,
+               "cpu_threads": torch.get_num_threads(), "code": code_version(), "dry_run": args.dry_run}
+
+    def timed(name, extra):
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [sys.executable, args.step, *flags, *extra, "--out", os.path.join(tmp, "r.json")]
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            if done.returncode != 0:
+                sys.exit(f"common.py benchmark: error: {' '.join(command[1:])} failed: "
+                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+            with open(os.path.join(tmp, "r.json")) as f:
+                results = json.load(f)
+        runs = results["runs"]
+        figures[name] = {"command": " ".join(["python", *command[1:-2]]), "wall_seconds": round(wall, 2),
+                         "seeds": len(runs), "training_seconds_per_seed": statistics.fmean(r["seconds"] for r in runs),
+                         "median_epoch_seconds": statistics.median(e["seconds"] for r in runs for e in r["epochs"]),
+                         "final_test_acc_mean": statistics.fmean(r["final_test_acc"] for r in runs)}
+        print(f"{name}: {figures[name]['command']}: {wall:.1f} s wall, {len(runs)} seed(s), "
+              f"{figures[name]['training_seconds_per_seed']:.1f} s training a seed, "
+              f"{figures[name]['median_epoch_seconds']:.2f} s an epoch (median)", flush=True)
+
+    timed("one_seed", ["--seed", str(args.seeds[0] if args.seeds else 1)])
+    if args.seeds:
+        timed("many_seeds", ["--seeds", f"{args.seeds[0]}-{args.seeds[-1]}", "--jobs", str(args.jobs)])
+    replace_atomically(args.out, lambda f: json.dump(figures, f, indent=2))
+    print(f"figures: {args.out}")
+
+
 # --------------------------------------------------------------------------------------------
 # Flags, and what main needs besides: epoch lines, the git commit, the workers for --jobs.
 
@@ -1065,8 +1120,10 @@ def write_idx(path, array):
         f.write(array.tobytes())
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] != ["compare"]:  # a step trains with `python stepN.py`; this file only compares
-        print("usage: python common.py compare FILE ... [--out SVG]", file=sys.stderr)
+if __name__ == "__main__":  # a step trains with `python stepN.py`; this file compares and times them
+    commands = {"compare": compare, "benchmark": benchmark}
+    if sys.argv[1:2] not in ([name] for name in commands):
+        print("usage: python common.py compare FILE ... [--out SVG] | benchmark [--device D] [--seeds A-B --jobs N]",
+              file=sys.stderr)
         sys.exit(2)
-    compare(sys.argv[2:])
+    commands[sys.argv[1]](sys.argv[2:])

@@ -481,6 +481,22 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(subprocess.run([sys.executable, "common.py"], capture_output=True, cwd=HERE).returncode, 2)
 
 
+class BenchmarkTest(unittest.TestCase):
+    def test_times_one_seed_and_many_seeds_as_whole_processes(self):
+        out = os.path.join(tempfile.mkdtemp(), "bench.json")
+        self.addCleanup(shutil.rmtree, os.path.dirname(out))
+        done = subprocess.run([sys.executable, "common.py", "benchmark", "--dry-run", "--epochs", "1", "--seeds", "1-2",
+                               "--jobs", "2", "--data-dir", DATA, "--device", "cpu", "--out", out],
+                              capture_output=True, text=True, cwd=HERE)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        figures = read_json(out)
+        self.assertEqual((figures["one_seed"]["seeds"], figures["many_seeds"]["seeds"]), (1, 2))
+        for name in ("one_seed", "many_seeds"):  # a process takes longer than the training inside it
+            self.assertGreater(figures[name]["wall_seconds"], figures[name]["training_seconds_per_seed"])
+        self.assertIn("--seeds 1-2 --jobs 2", figures["many_seeds"]["command"])
+        self.assertEqual(figures["torch"], torch.__version__)
+
+
 class FilesTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
