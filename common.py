@@ -4,7 +4,9 @@ A step file defines its network (`make_net`) and its hyperparameters (`HPARAMS`)
 `main(__file__, make_net, HPARAMS)`. Read top-down, it follows the data: the learner (MNIST as
 tensors, augmentation, model summary, train, evaluate, one seed's epochs), what a run says and
 writes (summaries, results file, curves), the flags and the workers for parallel seeds, `main`;
-then, in a section of its own at the end, where the MNIST files come from and how they are checked.
+then the two commands of this file itself, `python common.py compare` (steps side by side) and
+`python common.py benchmark` (a step timed); and, in a section of its own at the end, where the
+MNIST files come from and how they are checked.
 """
 import argparse
 import contextlib
@@ -412,216 +414,6 @@ def write_curves(path, title, records, epochs):
 
 
 # --------------------------------------------------------------------------------------------
-# Steps side by side: `python common.py compare FILE ...` reads results files (of any steps, any
-# seeds) and prints the Markdown table and draws one picture of them all.
-
-
-def load_results(paths):
-    """{step: results} from results files, the runs of one step's files pooled (in the order given)."""
-    steps = {}
-    for path in paths:
-        try:
-            with open(path) as f:
-                results = json.load(f)
-            step, runs = results["step"], [r for r in results["runs"] if r["epochs"]]
-        except OSError as e:
-            raise ValueError(f"cannot read {path}: {e.strerror}")
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError):
-            raise ValueError(f"{path} is not a results file of a step")
-        if not runs:
-            raise ValueError(f"{path} holds no finished epoch")
-        if step in steps:
-            seen = {r["seed"] for r in steps[step]["runs"]}
-            steps[step]["runs"] += [r for r in runs if r["seed"] not in seen]
-            steps[step]["devices"].add(results["device_name"])
-            steps[step]["codes"].add(short_code(results["code"]))
-        else:
-            steps[step] = dict(results, runs=runs, devices={results["device_name"]}, codes={short_code(results["code"])})
-    return dict(sorted(steps.items()))
-
-
-def short_code(code):
-    return code[:7] + "-dirty" * code.endswith("-dirty") if code else "unknown"
-
-
-def step_row(results):
-    """A step's figures over its seeds: the numbers behind one row of the comparison table."""
-    runs = results["runs"]
-    finals = [r["epochs"][-1]["test_acc"] for r in runs]
-    return {"parameters": results["parameters"], "seeds": sorted(r["seed"] for r in runs),
-            "epochs": max(len(r["epochs"]) for r in runs),
-            "final_mean": statistics.fmean(finals), "final_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
-            "final_min": min(finals), "final_max": max(finals),
-            "reached": sum(any(e["test_acc"] >= TARGET_ACCURACY for e in r["epochs"]) for r in runs),
-            "held": sum(all(e["test_acc"] >= TARGET_ACCURACY for e in last_epochs(r)) for r in runs),
-            "seconds_per_epoch": statistics.median(e["seconds"] for r in runs for e in r["epochs"])}
-
-
-def comparison_table(steps):
-    """The steps as a Markdown table, with the seeds and the devices they ran on beneath it."""
-    rows = {step: step_row(results) for step, results in steps.items()}
-    lines = ["| step | params | final test acc (mean ± sd) | min | max | reached 99.4% | held 99.4%, "
-             f"last {LAST_EPOCHS} epochs | s/epoch |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for step, r in rows.items():
-        n = len(r["seeds"])
-        lines.append(f"| {step}{' (dry run)' * steps[step]['dry_run']} | {r['parameters']:,} | "
-                     f"{r['final_mean']:.3f}% ± {r['final_std']:.3f} | {r['final_min']:.2f}% | {r['final_max']:.2f}% | "
-                     f"{r['reached']}/{n} | {r['held']}/{n} | {r['seconds_per_epoch']:.1f} |")
-    lines.append("")
-    for step, r in rows.items():
-        results = steps[step]
-        lines.append(f"{step}: seeds {compact(r['seeds'])}, {r['epochs']} epochs, {results['device']} "
-                     f"({', '.join(sorted(results['devices']))}), torch {results['torch']}, code {', '.join(sorted(results['codes']))}")
-    return "\n".join(lines) + "\n"
-
-
-def comparison_svg(steps):
-    """Left: each step's test accuracy per epoch, mean line over a min-max band; right: every seed's
-    final accuracy as a dot, a column per step; the target as a red line across both."""
-    width, height, pad_left, pad_top, pad_bottom, gap = 900, 380, 58, 40, 60, 60
-    left_w, right_w = 470, width - pad_left - 470 - gap - 16
-    panel_h = height - pad_top - pad_bottom
-    palette = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2", "#17becf"]  # red: the target
-    colour = {step: palette[i % len(palette)] for i, step in enumerate(steps)}
-    epochs = max(len(r["epochs"]) for results in steps.values() for r in results["runs"])
-    finals = [r["epochs"][-1]["test_acc"] for results in steps.values() for r in results["runs"]]
-    step = nice_step(100 - min(min(finals) - 0.3, TARGET_ACCURACY - 0.6), ticks=8)
-    lo = math.floor(min(min(finals) - 0.3, TARGET_ACCURACY - 0.6) / step) * step
-    hi = min(100.0, math.ceil((max(finals) + 0.2) / step) * step)
-    bottom = pad_top + panel_h
-
-    def y_of(acc):
-        return pad_top + panel_h * (hi - acc) / (hi - lo)
-
-    def x_of(epoch):
-        return pad_left + (epoch - 1) / max(epochs - 1, 1) * left_w
-
-    right = pad_left + left_w + gap
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">test accuracy over seeds: per epoch '
-           f'(mean, min-max band) and final (a dot per seed)</text>',
-           f'<clipPath id="plot"><rect x="{pad_left}" y="{pad_top}" width="{left_w}" height="{panel_h}"/></clipPath>']
-    for left, w in ((pad_left, left_w), (right, right_w)):
-        out.append(f'<rect x="{left}" y="{pad_top}" width="{w}" height="{panel_h}" fill="none" stroke="#888"/>')
-        for i in range(round((hi - lo) / step) + 1):
-            value, decimals = lo + i * step, max(0, -math.floor(math.log10(step)))
-            out.append(f'<line x1="{left}" x2="{left + w}" y1="{y_of(value):.1f}" y2="{y_of(value):.1f}" stroke="#eee"/>')
-            out.append(f'<text x="{left - 4}" y="{y_of(value) + 4:.1f}" text-anchor="end">{value:.{decimals}f}</text>')
-        out.append(f'<line x1="{left}" x2="{left + w}" y1="{y_of(TARGET_ACCURACY):.1f}" y2="{y_of(TARGET_ACCURACY):.1f}" '
-                   f'stroke="#d62728" stroke-dasharray="6 3"/>')
-    out.append(f'<text x="{right + 4}" y="{y_of(TARGET_ACCURACY) - 4:.1f}" '
-               f'fill="#d62728">{TARGET_ACCURACY}%</text>')
-    for epoch in range(1, epochs + 1):
-        if epochs <= 20 or epoch % 5 == 0 or epoch == 1:
-            out.append(f'<text x="{x_of(epoch):.1f}" y="{bottom + 16}" text-anchor="middle">{epoch}</text>')
-    out.append(f'<text x="{pad_left + left_w / 2}" y="{bottom + 34}" text-anchor="middle">epoch</text>')
-    column = right_w / len(steps)
-    for i, (name, results) in enumerate(steps.items()):
-        runs = results["runs"]
-        per_epoch = [[r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k] for k in range(epochs)]
-        per_epoch = [(k + 1, accs) for k, accs in enumerate(per_epoch) if accs]
-        band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [(x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
-        mean = [(x_of(e), y_of(statistics.fmean(a))) for e, a in per_epoch]
-        out.append(f'<polygon class="band" clip-path="url(#plot)" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in band)}" '
-                   f'fill="{colour[name]}" fill-opacity="0.18" stroke="none"><title>{escape(name)}: min-max over '
-                   f'{len(runs)} seeds</title></polygon>')
-        out.append(f'<polyline class="mean" clip-path="url(#plot)" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in mean)}" '
-                   f'fill="none" stroke="{colour[name]}" stroke-width="2"><title>{escape(name)}: mean</title></polyline>')
-        legend_y = pad_top + 18 + 16 * i  # top left, where the curves have not yet risen
-        out.append(f'<line x1="{pad_left + 10}" x2="{pad_left + 30}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
-                   f'stroke="{colour[name]}" stroke-width="6" stroke-opacity="0.5"/>')
-        out.append(f'<text x="{pad_left + 36}" y="{legend_y}">{escape(name)}</text>')
-        centre = right + column * (i + 0.5)
-        for j, r in enumerate(runs):  # spread across the column so equal accuracies stay visible
-            x = centre + (j / max(len(runs) - 1, 1) - 0.5) * column * 0.6
-            out.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(r["epochs"][-1]["test_acc"]):.1f}" r="3" '
-                       f'fill="{colour[name]}" fill-opacity="0.7"><title>{escape(name)}, seed {r["seed"]}: '
-                       f'{r["epochs"][-1]["test_acc"]:.2f}%</title></circle>')
-        out.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{escape(name)}</text>')
-    out.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, a dot per seed</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
-
-
-def compare(argv=None):
-    """`python common.py compare FILE ... [--out SVG]`: the steps' table, and their picture."""
-    parser = ArgumentParser(prog="common.py compare",
-                            description="Put steps side by side: a Markdown table and one picture from results files.")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out FILE), any steps and seeds")
-    parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file")
-    args = parser.parse_args(argv)
-    try:
-        steps = load_results(args.files)
-    except ValueError as e:
-        parser.error(str(e))
-    if args.out:
-        svg = comparison_svg(steps)
-        try:
-            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-            replace_atomically(args.out, lambda f: f.write(svg))
-        except OSError as e:
-            parser.error(f"argument --out: cannot write {args.out}: {e.strerror}")
-    print(comparison_table(steps), end="")
-
-
-def benchmark(argv=None):
-    """`python common.py benchmark`: how long a step takes as whole processes, as a user runs it:
-    one seed alone (and how much of it is training), then, with --seeds, many seeds with --jobs."""
-    parser = ArgumentParser(prog="common.py benchmark", description="Time a step's runs as whole processes.")
-    parser.add_argument("--step", default="step5.py", help="the step file to time (default: step5.py)")
-    parser.add_argument("--device", default="auto", help="as for a step: auto, cpu, cuda, cuda:N, mps")
-    parser.add_argument("--seeds", type=seed_range, metavar="A-B", help="also time these seeds with --jobs")
-    parser.add_argument("--jobs", type=positive(int), default=1, metavar="N", help="workers for --seeds (default: 1)")
-    parser.add_argument("--epochs", type=positive(int), metavar="N", help="epochs per seed (default: the step's)")
-    parser.add_argument("--data-dir", default="data", metavar="DIR", help="MNIST in torchvision's layout (default: data)")
-    parser.add_argument("--dry-run", action="store_true", help="pass --dry-run to the runs: a check of this command")
-    parser.add_argument("--out", default="runs/benchmark.json", metavar="FILE", help="where the figures go")
-    args = parser.parse_args(argv)
-    if not os.path.isfile(args.step):
-        parser.error(f"argument --step: no such file {args.step}")
-    try:
-        device = pick_device(args.device)
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    except ValueError as e:
-        parser.error(f"argument --device: {e}")
-    except OSError as e:
-        parser.error(f"argument --out: cannot write to {os.path.dirname(args.out) or '.'}: {e.strerror}")
-    flags = ["--device", str(device), "--data-dir", args.data_dir] + ["--dry-run"] * args.dry_run
-    flags += ["--epochs", str(args.epochs)] if args.epochs else []
-    figures = {"command": " ".join(["python common.py benchmark", *(argv if argv is not None else sys.argv[2:])]),
-               "step": args.step, "device": str(device), "device_name": device_name(device), "torch": torch.__version__,
-               "cpu_threads": torch.get_num_threads(), "code": code_version(), "dry_run": args.dry_run}
-
-    def timed(name, extra):
-        with tempfile.TemporaryDirectory() as tmp:
-            command = [sys.executable, args.step, *flags, *extra, "--out", os.path.join(tmp, "r.json")]
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True)
-            wall = time.perf_counter() - start
-            if done.returncode != 0:
-                sys.exit(f"common.py benchmark: error: {' '.join(command[1:])} failed: "
-                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
-            with open(os.path.join(tmp, "r.json")) as f:
-                results = json.load(f)
-        runs = results["runs"]
-        figures[name] = {"command": " ".join(["python", *command[1:-2]]), "wall_seconds": round(wall, 2),
-                         "seeds": len(runs), "training_seconds_per_seed": statistics.fmean(r["seconds"] for r in runs),
-                         "median_epoch_seconds": statistics.median(e["seconds"] for r in runs for e in r["epochs"]),
-                         "final_test_acc_mean": statistics.fmean(r["final_test_acc"] for r in runs)}
-        print(f"{name}: {figures[name]['command']}: {wall:.1f} s wall, {len(runs)} seed(s), "
-              f"{figures[name]['training_seconds_per_seed']:.1f} s training a seed, "
-              f"{figures[name]['median_epoch_seconds']:.2f} s an epoch (median)", flush=True)
-
-    timed("one_seed", ["--seed", str(args.seeds[0] if args.seeds else 1)])
-    if args.seeds:
-        timed("many_seeds", ["--seeds", f"{args.seeds[0]}-{args.seeds[-1]}", "--jobs", str(args.jobs)])
-    replace_atomically(args.out, lambda f: json.dump(figures, f, indent=2))
-    print(f"figures: {args.out}")
-
-
-# --------------------------------------------------------------------------------------------
 # Flags, and what main needs besides: epoch lines, the git commit, the workers for --jobs.
 
 
@@ -977,6 +769,217 @@ def main(step_file, make_net, hparams, argv=None):
         sys.exit(f"{step}.py: error: {len(failures)} of {len(args.seeds)} seeds failed: "
                  f"{compact([f['seed'] for f in failures])} (see failures in {args.out})")
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# Steps side by side, and timed: `python common.py compare FILE ...` reads results files (of any
+# steps, any seeds), prints the Markdown table and draws one picture of them all;
+# `python common.py benchmark` times a step's runs as whole processes.
+
+
+def load_results(paths):
+    """{step: results} from results files, the runs of one step's files pooled (in the order given)."""
+    steps = {}
+    for path in paths:
+        try:
+            with open(path) as f:
+                results = json.load(f)
+            step, runs = results["step"], [r for r in results["runs"] if r["epochs"]]
+        except OSError as e:
+            raise ValueError(f"cannot read {path}: {e.strerror}")
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError):
+            raise ValueError(f"{path} is not a results file of a step")
+        if not runs:
+            raise ValueError(f"{path} holds no finished epoch")
+        if step in steps:
+            seen = {r["seed"] for r in steps[step]["runs"]}
+            steps[step]["runs"] += [r for r in runs if r["seed"] not in seen]
+            steps[step]["devices"].add(results["device_name"])
+            steps[step]["codes"].add(short_code(results["code"]))
+        else:
+            steps[step] = dict(results, runs=runs, devices={results["device_name"]}, codes={short_code(results["code"])})
+    return dict(sorted(steps.items()))
+
+
+def short_code(code):
+    return code[:7] + "-dirty" * code.endswith("-dirty") if code else "unknown"
+
+
+def step_row(results):
+    """A step's figures over its seeds: the numbers behind one row of the comparison table."""
+    runs = results["runs"]
+    finals = [r["epochs"][-1]["test_acc"] for r in runs]
+    return {"parameters": results["parameters"], "seeds": sorted(r["seed"] for r in runs),
+            "epochs": max(len(r["epochs"]) for r in runs),
+            "final_mean": statistics.fmean(finals), "final_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+            "final_min": min(finals), "final_max": max(finals),
+            "reached": sum(any(e["test_acc"] >= TARGET_ACCURACY for e in r["epochs"]) for r in runs),
+            "held": sum(all(e["test_acc"] >= TARGET_ACCURACY for e in last_epochs(r)) for r in runs),
+            "seconds_per_epoch": statistics.median(e["seconds"] for r in runs for e in r["epochs"])}
+
+
+def comparison_table(steps):
+    """The steps as a Markdown table, with the seeds and the devices they ran on beneath it."""
+    rows = {step: step_row(results) for step, results in steps.items()}
+    lines = ["| step | params | final test acc (mean ± sd) | min | max | reached 99.4% | held 99.4%, "
+             f"last {LAST_EPOCHS} epochs | s/epoch |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for step, r in rows.items():
+        n = len(r["seeds"])
+        lines.append(f"| {step}{' (dry run)' * steps[step]['dry_run']} | {r['parameters']:,} | "
+                     f"{r['final_mean']:.3f}% ± {r['final_std']:.3f} | {r['final_min']:.2f}% | {r['final_max']:.2f}% | "
+                     f"{r['reached']}/{n} | {r['held']}/{n} | {r['seconds_per_epoch']:.1f} |")
+    lines.append("")
+    for step, r in rows.items():
+        results = steps[step]
+        lines.append(f"{step}: seeds {compact(r['seeds'])}, {r['epochs']} epochs, {results['device']} "
+                     f"({', '.join(sorted(results['devices']))}), torch {results['torch']}, code {', '.join(sorted(results['codes']))}")
+    return "\n".join(lines) + "\n"
+
+
+def comparison_svg(steps):
+    """Left: each step's test accuracy per epoch, mean line over a min-max band; right: every seed's
+    final accuracy as a dot, a column per step; the target as a red line across both."""
+    width, height, pad_left, pad_top, pad_bottom, gap = 900, 380, 58, 40, 60, 60
+    left_w, right_w = 470, width - pad_left - 470 - gap - 16
+    panel_h = height - pad_top - pad_bottom
+    palette = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2", "#17becf"]  # red: the target
+    colour = {step: palette[i % len(palette)] for i, step in enumerate(steps)}
+    epochs = max(len(r["epochs"]) for results in steps.values() for r in results["runs"])
+    finals = [r["epochs"][-1]["test_acc"] for results in steps.values() for r in results["runs"]]
+    step = nice_step(100 - min(min(finals) - 0.3, TARGET_ACCURACY - 0.6), ticks=8)
+    lo = math.floor(min(min(finals) - 0.3, TARGET_ACCURACY - 0.6) / step) * step
+    hi = min(100.0, math.ceil((max(finals) + 0.2) / step) * step)
+    bottom = pad_top + panel_h
+
+    def y_of(acc):
+        return pad_top + panel_h * (hi - acc) / (hi - lo)
+
+    def x_of(epoch):
+        return pad_left + (epoch - 1) / max(epochs - 1, 1) * left_w
+
+    right = pad_left + left_w + gap
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">test accuracy over seeds: per epoch '
+           f'(mean, min-max band) and final (a dot per seed)</text>',
+           f'<clipPath id="plot"><rect x="{pad_left}" y="{pad_top}" width="{left_w}" height="{panel_h}"/></clipPath>']
+    for left, w in ((pad_left, left_w), (right, right_w)):
+        out.append(f'<rect x="{left}" y="{pad_top}" width="{w}" height="{panel_h}" fill="none" stroke="#888"/>')
+        for i in range(round((hi - lo) / step) + 1):
+            value, decimals = lo + i * step, max(0, -math.floor(math.log10(step)))
+            out.append(f'<line x1="{left}" x2="{left + w}" y1="{y_of(value):.1f}" y2="{y_of(value):.1f}" stroke="#eee"/>')
+            out.append(f'<text x="{left - 4}" y="{y_of(value) + 4:.1f}" text-anchor="end">{value:.{decimals}f}</text>')
+        out.append(f'<line x1="{left}" x2="{left + w}" y1="{y_of(TARGET_ACCURACY):.1f}" y2="{y_of(TARGET_ACCURACY):.1f}" '
+                   f'stroke="#d62728" stroke-dasharray="6 3"/>')
+    out.append(f'<text x="{right + 4}" y="{y_of(TARGET_ACCURACY) - 4:.1f}" '
+               f'fill="#d62728">{TARGET_ACCURACY}%</text>')
+    for epoch in range(1, epochs + 1):
+        if epochs <= 20 or epoch % 5 == 0 or epoch == 1:
+            out.append(f'<text x="{x_of(epoch):.1f}" y="{bottom + 16}" text-anchor="middle">{epoch}</text>')
+    out.append(f'<text x="{pad_left + left_w / 2}" y="{bottom + 34}" text-anchor="middle">epoch</text>')
+    column = right_w / len(steps)
+    for i, (name, results) in enumerate(steps.items()):
+        runs = results["runs"]
+        per_epoch = [[r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k] for k in range(epochs)]
+        per_epoch = [(k + 1, accs) for k, accs in enumerate(per_epoch) if accs]
+        band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [(x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
+        mean = [(x_of(e), y_of(statistics.fmean(a))) for e, a in per_epoch]
+        out.append(f'<polygon class="band" clip-path="url(#plot)" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in band)}" '
+                   f'fill="{colour[name]}" fill-opacity="0.18" stroke="none"><title>{escape(name)}: min-max over '
+                   f'{len(runs)} seeds</title></polygon>')
+        out.append(f'<polyline class="mean" clip-path="url(#plot)" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in mean)}" '
+                   f'fill="none" stroke="{colour[name]}" stroke-width="2"><title>{escape(name)}: mean</title></polyline>')
+        legend_y = pad_top + 18 + 16 * i  # top left, where the curves have not yet risen
+        out.append(f'<line x1="{pad_left + 10}" x2="{pad_left + 30}" y1="{legend_y - 4}" y2="{legend_y - 4}" '
+                   f'stroke="{colour[name]}" stroke-width="6" stroke-opacity="0.5"/>')
+        out.append(f'<text x="{pad_left + 36}" y="{legend_y}">{escape(name)}</text>')
+        centre = right + column * (i + 0.5)
+        for j, r in enumerate(runs):  # spread across the column so equal accuracies stay visible
+            x = centre + (j / max(len(runs) - 1, 1) - 0.5) * column * 0.6
+            out.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(r["epochs"][-1]["test_acc"]):.1f}" r="3" '
+                       f'fill="{colour[name]}" fill-opacity="0.7"><title>{escape(name)}, seed {r["seed"]}: '
+                       f'{r["epochs"][-1]["test_acc"]:.2f}%</title></circle>')
+        out.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{escape(name)}</text>')
+    out.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, a dot per seed</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def compare(argv=None):
+    """`python common.py compare FILE ... [--out SVG]`: the steps' table, and their picture."""
+    parser = ArgumentParser(prog="common.py compare",
+                            description="Put steps side by side: a Markdown table and one picture from results files.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out FILE), any steps and seeds")
+    parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file")
+    args = parser.parse_args(argv)
+    try:
+        steps = load_results(args.files)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.out:
+        svg = comparison_svg(steps)
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+            replace_atomically(args.out, lambda f: f.write(svg))
+        except OSError as e:
+            parser.error(f"argument --out: cannot write {args.out}: {e.strerror}")
+    print(comparison_table(steps), end="")
+
+
+def benchmark(argv=None):
+    """`python common.py benchmark`: how long a step takes as whole processes, as a user runs it:
+    one seed alone (and how much of it is training), then, with --seeds, many seeds with --jobs."""
+    parser = ArgumentParser(prog="common.py benchmark", description="Time a step's runs as whole processes.")
+    parser.add_argument("--step", default="step5.py", help="the step file to time (default: step5.py)")
+    parser.add_argument("--device", default="auto", help="as for a step: auto, cpu, cuda, cuda:N, mps")
+    parser.add_argument("--seeds", type=seed_range, metavar="A-B", help="also time these seeds with --jobs")
+    parser.add_argument("--jobs", type=positive(int), default=1, metavar="N", help="workers for --seeds (default: 1)")
+    parser.add_argument("--epochs", type=positive(int), metavar="N", help="epochs per seed (default: the step's)")
+    parser.add_argument("--data-dir", default="data", metavar="DIR", help="MNIST in torchvision's layout (default: data)")
+    parser.add_argument("--dry-run", action="store_true", help="pass --dry-run to the runs: a check of this command")
+    parser.add_argument("--out", default="runs/benchmark.json", metavar="FILE", help="where the figures go")
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.step):
+        parser.error(f"argument --step: no such file {args.step}")
+    try:
+        device = pick_device(args.device)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    except ValueError as e:
+        parser.error(f"argument --device: {e}")
+    except OSError as e:
+        parser.error(f"argument --out: cannot write to {os.path.dirname(args.out) or '.'}: {e.strerror}")
+    flags = ["--device", str(device), "--data-dir", args.data_dir] + ["--dry-run"] * args.dry_run
+    flags += ["--epochs", str(args.epochs)] if args.epochs else []
+    figures = {"command": " ".join(["python common.py benchmark", *(argv if argv is not None else sys.argv[2:])]),
+               "step": args.step, "device": str(device), "device_name": device_name(device), "torch": torch.__version__,
+               "cpu_threads": torch.get_num_threads(), "code": code_version(), "dry_run": args.dry_run}
+
+    def timed(name, extra):
+        with tempfile.TemporaryDirectory() as tmp:
+            command = [sys.executable, args.step, *flags, *extra, "--out", os.path.join(tmp, "r.json")]
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            if done.returncode != 0:
+                sys.exit(f"common.py benchmark: error: {' '.join(command[1:])} failed: "
+                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+            with open(os.path.join(tmp, "r.json")) as f:
+                results = json.load(f)
+        runs = results["runs"]
+        figures[name] = {"command": " ".join(["python", *command[1:-2]]), "wall_seconds": round(wall, 2),
+                         "seeds": len(runs), "training_seconds_per_seed": statistics.fmean(r["seconds"] for r in runs),
+                         "median_epoch_seconds": statistics.median(e["seconds"] for r in runs for e in r["epochs"]),
+                         "final_test_acc_mean": statistics.fmean(r["final_test_acc"] for r in runs)}
+        print(f"{name}: {figures[name]['command']}: {wall:.1f} s wall, {len(runs)} seed(s), "
+              f"{figures[name]['training_seconds_per_seed']:.1f} s training a seed, "
+              f"{figures[name]['median_epoch_seconds']:.2f} s an epoch (median)", flush=True)
+
+    timed("one_seed", ["--seed", str(args.seeds[0] if args.seeds else 1)])
+    if args.seeds:
+        timed("many_seeds", ["--seeds", f"{args.seeds[0]}-{args.seeds[-1]}", "--jobs", str(args.jobs)])
+    replace_atomically(args.out, lambda f: json.dump(figures, f, indent=2))
+    print(f"figures: {args.out}")
 
 
 # --------------------------------------------------------------------------------------------
