@@ -424,6 +424,7 @@ class CompareTest(unittest.TestCase):
             results_file(join("a1.json"), "stepA", {1: [99.0, 99.5, 99.4, 99.6], 2: [98.0, 99.45, 99.39, 99.3]}),
             results_file(join("a2.json"), "stepA", {3: [97.0, 99.0, 99.2, 99.0]}, seconds=4.0),
             results_file(join("b.json"), "stepB", {1: [98.0, 98.5, 98.7, 98.9], 2: [98.2, 98.6, 98.8, 99.1]}),
+            results_file(join("c.json"), "stepC", {7: [50.0, 70.0, 80.0, 80.0]}),  # a stalled seed
         ]
 
     def compare(self, *argv):
@@ -446,7 +447,7 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(rows[2], "| stepB | 9,142 | 99.000% ± 0.141 | 98.90% | 99.10% | 0/2 | 0/2 | 2.0 |")
         self.assertIn("stepA: seeds 1-3, 4 epochs, cpu (a CPU), torch 2.x, code 0123456", table)
 
-    def test_picture_has_a_band_and_a_mean_per_step_and_a_dot_per_seed(self):
+    def test_picture_has_a_band_and_a_median_per_step_and_a_mark_per_seed(self):
         import xml.etree.ElementTree as ET
 
         out = os.path.join(self.tmp, "steps.svg")
@@ -454,11 +455,15 @@ class CompareTest(unittest.TestCase):
         root = ET.parse(out).getroot()
         svg = "{http://www.w3.org/2000/svg}"
         bands = root.findall(f"{svg}polygon[@class='band']")
-        self.assertEqual(len(bands), 2)
+        self.assertEqual(len(bands), 3)
         for band in bands:  # min then max, one point each per epoch
             self.assertEqual(len(band.get("points").split()), 8)
-        self.assertEqual(len(root.findall(f"{svg}polyline[@class='mean']")), 2)
+        self.assertEqual(len(root.findall(f"{svg}polyline[@class='median']")), 3)
         self.assertEqual(len(root.findall(f"{svg}circle[@class='final']")), 5)
+        # the stalled seed's final, far below the others, is a triangle on the bottom edge with its value
+        [stalled] = root.findall(f"{svg}polygon[@class='final']")
+        self.assertEqual(stalled.find(f"{svg}title").text, "stepC, seed 7: 80.00%")
+        self.assertIn("80.00", [t.text for t in root.iter(f"{svg}text")])
         self.assertIn("99.4%", [t.text for t in root.iter(f"{svg}text")])
         self.assertEqual([t.text for t in root.iter(f"{svg}title") if t.text.endswith("min-max over 3 seeds")],
                          ["stepA: min-max over 3 seeds"])
