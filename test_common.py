@@ -274,6 +274,22 @@ def processes_mentioning(text):
     return found
 
 
+def workers_of(process, folder):
+    """The PIDs of process's --jobs workers, whose results go to a hidden folder in folder. Only its
+    own children: a worker's child (torch runs `ldconfig -p` as it loads) bears the worker's command
+    line until it starts its program."""
+    return [pid for pid in processes_mentioning(os.path.join(folder, ".workers-")) if parent_of(pid) == process.pid]
+
+
+def parent_of(pid):
+    """The parent's PID (Linux /proc), or None once the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class SeedsTest(unittest.TestCase):
     def parse(self, *seeds):
         return common.parse_args("step5", step5.HPARAMS, ["--seeds", *seeds, "--out", os.path.join(tempfile.gettempdir(), "r.json")]).seeds
@@ -309,7 +325,7 @@ class ParallelSeedsTest(unittest.TestCase):
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE)
         workers = set()  # every worker process seen while the four seeds train
         while process.poll() is None:
-            workers.update(processes_mentioning(os.path.join(self.tmp, ".workers-")))
+            workers.update(workers_of(process, self.tmp))
             time.sleep(0.02)
         stdout, stderr = process.communicate()
         self.assertEqual(process.returncode, 0, stderr)
@@ -343,9 +359,9 @@ class ParallelSeedsTest(unittest.TestCase):
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE)
         self.addCleanup(process.kill)
         deadline = time.time() + 60
-        while len(processes_mentioning(os.path.join(self.tmp, ".workers-"))) < 2 and time.time() < deadline:
+        while len(workers_of(process, self.tmp)) < 2 and time.time() < deadline:
             time.sleep(0.1)
-        workers = processes_mentioning(os.path.join(self.tmp, ".workers-"))
+        workers = workers_of(process, self.tmp)
         self.assertEqual(len(workers), 2)
         process.kill()  # SIGKILL: the parent can neither stop its workers nor clean up
         process.wait()
@@ -391,7 +407,7 @@ class ParallelSeedsTest(unittest.TestCase):
                 self.addCleanup(process.kill)
                 while not os.path.exists(out) and process.poll() is None:
                     time.sleep(0.1)
-                workers = processes_mentioning(os.path.join(self.tmp, ".workers-"))
+                workers = workers_of(process, self.tmp)
                 self.assertTrue(1 <= len(workers) <= 2, workers)  # --jobs 2: at most two at work
                 process.send_signal(sig)
                 _, stderr = process.communicate(timeout=60)
