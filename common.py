@@ -785,9 +785,12 @@ def load_results(paths):
             with open(path) as f:
                 results = json.load(f)
             step, runs = results["step"], [r for r in results["runs"] if r["epochs"]]
+            about = {key: results[key] for key in ("parameters", "dry_run", "device", "device_name", "torch", "code")}
+            if runs:
+                step_row(dict(about, runs=runs))  # every figure the table and picture need is there
         except OSError as e:
             raise ValueError(f"cannot read {path}: {e.strerror}")
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError):
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, IndexError):
             raise ValueError(f"{path} is not a results file of a step")
         if not runs:
             raise ValueError(f"{path} holds no finished epoch")

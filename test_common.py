@@ -488,7 +488,17 @@ class CompareTest(unittest.TestCase):
         not_results = os.path.join(self.tmp, "x.json")
         with open(not_results, "w") as f:
             f.write("[1, 2]")
-        for argv in ([os.path.join(self.tmp, "missing.json")], [not_results], [self.files[0], "--out", self.tmp]):
+        no_step = os.path.join(self.tmp, "y.json")  # a results file without its step
+        with open(self.files[0]) as f, open(no_step, "w") as g:
+            json.dump({k: v for k, v in json.load(f).items() if k != "step"}, g)
+        no_device = results_file(os.path.join(self.tmp, "z.json"), "stepZ", {1: [99.0]})
+        with open(no_device) as f:
+            results = json.load(f)
+        with open(no_device, "w") as f:
+            json.dump({k: v for k, v in results.items() if k != "device_name"}, f)
+        bad_epoch = results_file(os.path.join(self.tmp, "w.json"), "stepW", {1: [99.0, "n/a"]})
+        for argv in ([os.path.join(self.tmp, "missing.json")], [not_results], [no_step], [no_device], [bad_epoch],
+                     [self.files[0], "--out", self.tmp]):
             with self.subTest(argv=argv):
                 code, stdout, stderr = self.compare(*argv)
                 self.assertEqual(code, 2)
