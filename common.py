@@ -478,7 +478,7 @@ def parse_args(step, hparams, argv):
     parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+", default=[[1]], metavar="S",
                         help="random seeds and ranges, e.g. 1 2 5-8; several give a summary (default: 1)")
     parser.add_argument("--jobs", type=positive(int), default=1, metavar="N",
-                        help="seeds trained at a time, each in its own process (default: 1)")
+                        help="worker processes training seeds side by side (default: 1, none)")
     parser.add_argument("--device", default="auto", help="auto (the accelerator, else CPU), cpu, cuda, cuda:N, mps")
     parser.add_argument("--data-dir", default="data", metavar="DIR", help="MNIST in torchvision's layout (default: data)")
     parser.add_argument("--out", metavar="FILE",
