@@ -1142,8 +1142,12 @@ def write_idx(path, array):
 
 if __name__ == "__main__":  # a step trains with `python stepN.py`; this file compares and times them
     commands = {"compare": compare, "benchmark": benchmark}
-    if sys.argv[1:2] not in ([name] for name in commands):
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print("usage: python common.py compare FILE ... [--out SVG] | benchmark [--device D] [--seeds A-B --jobs N]",
               file=sys.stderr)
         sys.exit(2)
-    commands[sys.argv[1]](sys.argv[2:])
+    try:
+        commands[sys.argv[1]](sys.argv[2:])
+    except KeyboardInterrupt:  # a benchmark writes its figures only once they are all measured
+        print(f"\ncommon.py {sys.argv[1]}: interrupted; nothing was written", file=sys.stderr)
+        sys.exit(130)  # as a step's run does
