@@ -185,7 +185,7 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
     """Train one network from seed; yields (record, model) after every epoch, the record growing."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
-    model = make_net().to(device)
+    model = make_net(hp).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
                                 weight_decay=hp["weight_decay"])
     steps_per_epoch = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
@@ -422,6 +422,31 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+# What a hyperparameter's flag accepts; any other scalar hyperparameter (weight decay, rotation,
+# translate) takes a number >= 0, where 0 turns it off.
+HPARAM_RULES = {
+    "epochs": (int, lambda v: v >= 1, "at least 1"),
+    "batch_size": (int, lambda v: 1 <= v <= TRAIN_SIZE, f"from 1 to {TRAIN_SIZE:,}"),
+    "lr": (float, lambda v: v > 0, "above 0"),
+    "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+}
+OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
+
+
+def hparam_value(kind, ok, wanted):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'}, "
+                                             f"got {text!r}")
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+    return parse
+
+
 def positive(kind, at_most=None):
     def parse(text):
         try:
@@ -469,12 +494,12 @@ def pick_device(name):
 
 def parse_args(step, hparams, argv):
     parser = ArgumentParser(prog=f"{step}.py", description=f"Train MNIST {step} (defaults from {step}.py).")
-    parser.add_argument("--epochs", type=positive(int), default=hparams["epochs"], metavar="N",
-                        help=f"epochs to train (default: {hparams['epochs']})")
-    parser.add_argument("--batch-size", type=positive(int, at_most=TRAIN_SIZE), default=hparams["batch_size"],
-                        metavar="N", help=f"training batch size (default: {hparams['batch_size']})")
-    parser.add_argument("--lr", type=positive(float), default=hparams["lr"], metavar="LR",
-                        help=f"learning rate, the peak for a one-cycle schedule (default: {hparams['lr']})")
+    for key, default in hparams.items():  # every scalar hyperparameter is a flag
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            kind, ok, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
+            parser.add_argument("--" + key.replace("_", "-"), type=hparam_value(kind, ok, wanted),
+                                default=default, metavar=key.split("_")[0].upper(),
+                                help=f"{key.replace('_', ' ')}, {wanted} (default: {default})")
     parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+", default=[[1]], metavar="S",
                         help="random seeds and ranges, e.g. 1 2 5-8; several give a summary (default: 1)")
     parser.add_argument("--jobs", type=positive(int), default=1, metavar="N",
@@ -675,7 +700,7 @@ def main(step_file, make_net, hparams, argv=None):
     """Parse the flags, train for each seed, print a summary and save the results file."""
     step = os.path.splitext(os.path.basename(step_file))[0]
     args = parse_args(step, hparams, argv)
-    hp = dict(hparams, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr)
+    hp = {k: getattr(args, k, v) for k, v in hparams.items()}
     overrides = {k: v for k, v in hp.items() if v != hparams[k]}
     device = args.device
     if device.type == "cuda":  # same seed, same device, same numbers
@@ -691,7 +716,7 @@ def main(step_file, make_net, hparams, argv=None):
     except KeyboardInterrupt:
         print(f"\n{step}.py: interrupted while loading MNIST; nothing was written", file=sys.stderr)
         sys.exit(130)
-    model = make_net()
+    model = make_net(hp)
     rows, parameters = summarize(model.to(device), device)
     if args.worker is not None:  # one of run_in_workers' processes: no summary, samples or curves
         try:

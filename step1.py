@@ -21,7 +21,7 @@ HPARAMS = dict(
 )
 
 
-def make_net():
+def make_net(hp):
     return nn.Sequential(
         nn.Conv2d(1, 16, 3), nn.ReLU(),
         nn.Conv2d(16, 16, 3), nn.ReLU(),

@@ -21,7 +21,7 @@ HPARAMS = dict(
 )
 
 
-def make_net():
+def make_net(hp):
     return nn.Sequential(
         nn.Conv2d(1, 8, 3), nn.ReLU(), nn.BatchNorm2d(8),
         nn.Conv2d(8, 8, 3), nn.ReLU(), nn.BatchNorm2d(8),

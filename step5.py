@@ -22,16 +22,16 @@ HPARAMS = dict(
 )
 
 
-def make_net():
+def make_net(hp):
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.BatchNorm2d(8), nn.Dropout2d(HPARAMS["dropout"]),
-        nn.Conv2d(8, 8, 3), nn.ReLU(), nn.BatchNorm2d(8), nn.Dropout2d(HPARAMS["dropout"]),
-        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(HPARAMS["dropout"]),
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.BatchNorm2d(8), nn.Dropout2d(hp["dropout"]),
+        nn.Conv2d(8, 8, 3), nn.ReLU(), nn.BatchNorm2d(8), nn.Dropout2d(hp["dropout"]),
+        nn.Conv2d(8, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(hp["dropout"]),
         nn.MaxPool2d(2),  # after the 3rd conv in every step (the exercise, steps 2-5: the 4th); see README
-        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(HPARAMS["dropout"]),
-        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(HPARAMS["dropout"]),
-        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(HPARAMS["dropout"]),
-        nn.Conv2d(16, 10, 1), nn.ReLU(), nn.BatchNorm2d(10), nn.Dropout2d(HPARAMS["dropout"]),
+        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(hp["dropout"]),
+        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(hp["dropout"]),
+        nn.Conv2d(16, 16, 3), nn.ReLU(), nn.BatchNorm2d(16), nn.Dropout2d(hp["dropout"]),
+        nn.Conv2d(16, 10, 1), nn.ReLU(), nn.BatchNorm2d(10), nn.Dropout2d(hp["dropout"]),
         nn.AvgPool2d(5),
         nn.Flatten(),
         nn.LogSoftmax(dim=1),

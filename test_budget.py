@@ -19,7 +19,7 @@ PARAMETERS = {"step1": 15_530, "step2": 8_962, "step3": 9_142, "step4": 9_142, "
 
 
 def parameters(step):
-    return sum(p.numel() for p in step.make_net().parameters())
+    return sum(p.numel() for p in step.make_net(step.HPARAMS).parameters())
 
 
 class BudgetTest(unittest.TestCase):
@@ -47,7 +47,7 @@ class BudgetTest(unittest.TestCase):
         images = torch.rand(5, 1, 28, 28)
         for name, step in self.steps.items():
             with self.subTest(step=name):
-                net = step.make_net().eval()
+                net = step.make_net(step.HPARAMS).eval()
                 with torch.no_grad():
                     out = net(images)
                 self.assertEqual(tuple(out.shape), (5, 10))
@@ -67,7 +67,7 @@ class ShippedWeightsTest(unittest.TestCase):
     def test_they_reach_the_target_on_the_10000_test_images(self):
         data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"), log=lambda line: None)
         self.assertEqual((data["mean"], data["std"]), (self.checkpoint["mean"], self.checkpoint["std"]))
-        model = step5.make_net()
+        model = step5.make_net(step5.HPARAMS)
         model.load_state_dict(self.checkpoint["model"])
         _, accuracy = common.evaluate(model, data)
         self.assertEqual(len(data["test"][1]), 10_000)

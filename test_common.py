@@ -133,7 +133,7 @@ class AugmentTest(unittest.TestCase):
 
 class SummaryTest(unittest.TestCase):
     def test_rows_shapes_parameters_and_receptive_field(self):
-        rows, total = common.summarize(step5.make_net(), torch.device("cpu"))
+        rows, total = common.summarize(step5.make_net(step5.HPARAMS), torch.device("cpu"))
         self.assertEqual(total, 9142)
         self.assertEqual(sum(r[2] for r in rows), total)
         convs = [r for r in rows if r[0] == "Conv2d"]
@@ -374,12 +374,12 @@ class ParallelSeedsTest(unittest.TestCase):
         step = os.path.join(self.tmp, "failing.py")
         with open(step, "w") as f:  # seed 2's network raises, seed 3's process is killed; seeds 1 and 4 train
             f.write("import os, signal, torch, step5\nfrom common import main\n\n"
-                    "def make_net():\n"
+                    "def make_net(hp):\n"
                     "    if torch.initial_seed() == 2:\n"
                     "        raise RuntimeError('no network for seed 2')\n"
                     "    if torch.initial_seed() == 3:\n"
                     "        os.kill(os.getpid(), signal.SIGKILL)\n"
-                    "    return step5.make_net()\n\n"
+                    "    return step5.make_net(hp)\n\n"
                     "if __name__ == '__main__':\n"
                     "    main(__file__, make_net, step5.HPARAMS)\n")
         out = os.path.join(self.tmp, "r.json")
