@@ -174,7 +174,10 @@ def evaluate(model, data, max_batches=None):
 
 
 def make_scheduler(optimizer, hp, steps_per_epoch):
-    """OneCycleLR peaking at the step's lr, stepped every batch; None for a constant lr."""
+    """OneCycleLR peaking at the step's lr, or StepLR; stepped every batch; None for a constant lr."""
+    if hp.get("step_lr"):  # its step size in epochs, counted in batches
+        return torch.optim.lr_scheduler.StepLR(optimizer, hp["step_lr"]["step_size"] * steps_per_epoch,
+                                               hp["step_lr"]["gamma"])
     if not hp["one_cycle"]:
         return None
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=hp["lr"], epochs=hp["epochs"],
