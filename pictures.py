@@ -1,0 +1,211 @@
+"""The pictures a run draws (its curves, the digits it got wrong) and compare.py's picture of
+several steps: plain SVG from the standard library, sharing one frame, legend and marks."""
+import base64
+import io
+import math
+import statistics
+from xml.sax.saxutils import escape
+
+import common
+
+def nice_step(span, ticks=5):
+    """A round tick spacing (1, 2 or 5 times a power of ten): about `ticks` ticks over span."""
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def svg_document(width, height, title, body):
+    return "\n".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{escape(title)}</text>',
+        *body, "</svg>"]) + "\n"
+
+
+def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=None, target=True):
+    """A panel's frame: border, y grid and ticks, epoch ticks, both axis labels, the target line
+    (labelled outside the frame, clear of the lines) and, if named, a clip path for its lines."""
+    left, top, w, h = box
+    out = [f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#888"/>']
+    if clip:
+        out.append(f'<clipPath id="{clip}"><rect x="{left}" y="{top}" width="{w}" height="{h}"/>'
+                   f'</clipPath>')
+    for value in y_ticks:
+        y = y_of(value)
+        out.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{y_text(value)}</text>')
+    for epoch in range(1, epochs + 1):
+        if epochs <= 20 or epoch % 5 == 0 or epoch == 1:
+            out.append(f'<text x="{x_of(epoch):.1f}" y="{top + h + 16}" text-anchor="middle">'
+                       f'{epoch}</text>')
+    if epochs:
+        out.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">epoch</text>')
+    out.append(f'<text transform="translate({left - 44},{top + h / 2}) rotate(-90)" '
+               f'text-anchor="middle">{escape(y_label)}</text>')
+    if target:
+        y = y_of(common.TARGET_ACCURACY)
+        out.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d62728" '
+                   f'stroke-dasharray="6 3"/>')
+        out.append(f'<text x="{left + w + 3}" y="{y + 4:.1f}" fill="#d62728">'
+                   f'{common.TARGET_ACCURACY}%</text>')
+    return out
+
+
+def svg_polyline(points, colour, title, clip, extra=""):
+    return (f'<polyline clip-path="url(#{clip})" points="'
+            + " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            + f'" fill="none" stroke="{colour}"{extra}><title>{escape(title)}</title></polyline>')
+
+
+def svg_legend(x, y, entries):
+    """A line per entry, its swatch drawn as its lines are: (text, colour, dashed)."""
+    out = []
+    for i, (text, colour, dashed) in enumerate(entries):
+        dash = ' stroke-dasharray="5 3"' if dashed else ""
+        out.append(f'<line x1="{x}" x2="{x + 20}" y1="{y + 16 * i - 4}" y2="{y + 16 * i - 4}" '
+                   f'stroke="{colour}" stroke-width="2"{dash}/>')
+        out.append(f'<text x="{x + 24}" y="{y + 16 * i}">{escape(text)}</text>')
+    return out
+
+
+def svg_below_scale(x, bottom, value, colour, title, cls="below"):
+    """A value under the panel's scale: a triangle on its bottom edge, and the value."""
+    return [f'<polygon class="{cls}" points="{x - 4:.1f},{bottom - 9} {x + 4:.1f},{bottom - 9} '
+            f'{x:.1f},{bottom - 2}" fill="{colour}"><title>{escape(title)}</title></polygon>',
+            f'<text x="{x + 6:.1f}" y="{bottom - 4}" font-size="10">{value:.2f}</text>']
+
+
+def curves_svg(title, records, epochs):
+    """Loss (log scale) and accuracy per epoch, train dashed and test solid, a line per seed."""
+    width, height, left, top, panel_h, gap = 920, 350, 70, 40, 260, 110
+    panel_w = (width - left - gap - 40) / 2
+    colours = {"train": "#1f77b4", "test": "#e8710a"}
+    opacity = max(0.25, 1 / math.sqrt(len(records) or 1))
+    bottom, body = top + panel_h, []
+
+    def panel(index, key, y_of, ticks, y_text, y_label, lo=None):
+        x0 = left + index * (panel_w + gap)
+        x_of = lambda epoch: x0 + (epoch - 1) / max(epochs - 1, 1) * panel_w  # noqa: E731
+        body.extend(svg_panel((x0, top, panel_w, panel_h), y_of, ticks, y_text, y_label, x_of,
+                              epochs, clip=f"clip{index}", target=key == "acc"))
+        for split, colour in colours.items():
+            dash = ' stroke-dasharray="5 3"' if split == "train" else ""
+            for r in records:
+                name = f"seed {r['seed']}, {split}"
+                points = [(x_of(e["epoch"]), y_of(e[f"{split}_{key}"])) for e in r["epochs"]]
+                style = f' stroke-width="1.5" stroke-opacity="{opacity:.2f}"{dash}'
+                body.append(svg_polyline(points, colour, name, f"clip{index}", style))
+                for e in r["epochs"]:  # below the scale: marked, with its value
+                    if lo is not None and e[f"{split}_{key}"] < lo:
+                        body.extend(svg_below_scale(x_of(e["epoch"]), bottom, e[f"{split}_{key}"],
+                                                    colour, f"{name}, epoch {e['epoch']}"))
+        # the legend where the lines are not: top right for the loss, bottom right for accuracy
+        legend_y = top + 18 if key == "loss" else bottom - 42
+        body.extend(svg_legend(x0 + panel_w - 70, legend_y,
+                               [(s, c, s == "train") for s, c in colours.items()]))
+
+    losses = [e[f"{s}_loss"] for r in records for e in r["epochs"] for s in colours
+              if e[f"{s}_loss"] > 0] or [1.0]
+    lo_exp, hi_exp = math.floor(math.log10(min(losses))), math.ceil(math.log10(max(losses)))
+    hi_exp += hi_exp == lo_exp
+    panel(0, "loss", lambda v: top + panel_h * (hi_exp - math.log10(v)) / (hi_exp - lo_exp),
+          [10 ** k for k in range(lo_exp, hi_exp + 1)], lambda v: f"{v:g}", "loss (log scale)")
+    # accuracy: the scale is set by the epochs after the first, so that the end shows; a first
+    # epoch below it is marked on the bottom edge
+    accs = [e[f"{s}_acc"] for r in records for e in r["epochs"][1:] or r["epochs"] for s in colours]
+    floor = min(accs + [common.TARGET_ACCURACY - 0.4])
+    step = nice_step(100 - floor)
+    lo = math.floor(floor / step) * step
+    decimals = max(0, -math.floor(math.log10(step)))
+    panel(1, "acc", lambda v: top + panel_h * (100 - max(v, lo)) / (100 - lo),
+          [lo + i * step for i in range(round((100 - lo) / step) + 1)],
+          lambda v: f"{v:.{decimals}f}", "accuracy (%)", lo)
+    return svg_document(width, height, title, body)
+
+
+def mistakes_svg(title, images, labels, predicted, most=100, columns=10):
+    """The first `most` missed digits as the network saw them, each with its true and predicted
+    digit; every image a small PNG inside the SVG."""
+    from torchvision.utils import save_image
+
+    cell, text_h, pad = 56, 16, 8
+    shown = min(len(labels), most)
+    rows = math.ceil(shown / columns) or 1
+    width, height = pad + columns * (cell + pad), 30 + rows * (cell + text_h + pad)
+    body = []
+    for k in range(shown):
+        png = io.BytesIO()
+        save_image(images[k], png, format="png")
+        x, y = pad + (k % columns) * (cell + pad), 30 + (k // columns) * (cell + text_h + pad)
+        body.append(f'<image x="{x}" y="{y}" width="{cell}" height="{cell}" '
+                    f'style="image-rendering: pixelated" href="data:image/png;base64,'
+                    f'{base64.b64encode(png.getvalue()).decode()}"/>')
+        body.append(f'<text x="{x + cell / 2}" y="{y + cell + 13}" text-anchor="middle">'
+                    f'{labels[k]} as {predicted[k]}</text>')
+    more = f" (the first {shown} shown)" if shown < len(labels) else ""
+    return svg_document(width, height, f"{title}: {len(labels)} missed, true as predicted{more}",
+                        body)
+
+
+def comparison_svg(rows):
+    """Left: each row's test accuracy per epoch, median line over a min-max band; right: every
+    seed's final accuracy as a dot, a column per row; the target across both. The scale shows at
+    most 2 points below the target: a final below that is a triangle on the bottom edge, with its
+    value, so that one stalled seed does not flatten the others. rows: {label: runs}."""
+    target = common.TARGET_ACCURACY
+    width, height, left, top, panel_h, gap, left_w = 940, 390, 70, 40, 290, 70, 470
+    right_w = width - left - left_w - gap - 50
+    palette = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2",
+               "#17becf", "#bcbd22", "#7f7f7f"]  # no red: red is the target
+    colour = {label: palette[i % len(palette)] for i, label in enumerate(rows)}
+    epochs = max(len(r["epochs"]) for runs in rows.values() for r in runs)
+    finals = [r["epochs"][-1]["test_acc"] for runs in rows.values() for r in runs]
+    peak = max(e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]) + 0.1
+    floor = min(max(min(finals) - 0.2, target - 2), target - 0.6)
+    step = nice_step(peak - floor, ticks=8)
+    lo, hi = math.floor(floor / step) * step, min(100.0, math.ceil(peak / step) * step)
+    bottom, right = top + panel_h, left + left_w + gap
+    y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
+    x_of = lambda epoch: left + (epoch - 1) / max(epochs - 1, 1) * left_w  # noqa: E731
+    ticks = [lo + i * step for i in range(round((hi - lo) / step) + 1)]
+    text = lambda v: f"{v:.{max(0, -math.floor(math.log10(step)))}f}"  # noqa: E731
+    body = svg_panel((left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of,
+                     epochs, clip="plot")
+    body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)")
+    column = right_w / len(rows)
+    for i, (label, runs) in enumerate(rows.items()):
+        per_epoch = [(k + 1, [r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k])
+                     for k in range(epochs)]
+        per_epoch = [(e, accs) for e, accs in per_epoch if accs]
+        band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [
+            (x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
+        body.append('<polygon class="band" clip-path="url(#plot)" points="'
+                    + " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + f'" fill="{colour[label]}" '
+                    f'fill-opacity="0.14" stroke="none"><title>{escape(label)}: min-max over '
+                    f'{len(runs)} seeds</title></polygon>')
+        medians = [(e, statistics.median(a)) for e, a in per_epoch]
+        body.append(svg_polyline([(x_of(e), y_of(m)) for e, m in medians], colour[label],
+                                 f"{label}: median", "plot", ' class="median" stroke-width="2"'))
+        for e, m in medians:  # an epoch under the scale: marked, with its value
+            if m < lo:
+                body += svg_below_scale(x_of(e), bottom, m, colour[label], f"{label}: median, "
+                                        f"epoch {e}")
+        centre = right + column * (i + 0.5)
+        for j, r in enumerate(runs):  # spread across the column so equal accuracies stay visible
+            x = centre + (j / max(len(runs) - 1, 1) - 0.5) * column * 0.6
+            acc = r["epochs"][-1]["test_acc"]
+            title = f"{label}, seed {r['seed']}: {acc:.2f}%"
+            if acc >= lo:
+                body.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(acc):.1f}" r="3" '
+                            f'fill="{colour[label]}"><title>{escape(title)}</title></circle>')
+            else:
+                body += svg_below_scale(x, bottom, acc, colour[label], title, "final")
+        body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
+    legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
+    body += svg_legend(left + left_w - 230, bottom - 10 - 16 * (len(legend) - 1), legend)
+    body.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, '
+                f'a dot per seed, a column per row</text>')
+    return svg_document(width, height, "test accuracy over seeds: per epoch (median, min-max band) "
+                        "and final", body)
