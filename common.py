@@ -3,7 +3,7 @@
 A step file defines its network (`make_net(hp)`) and its hyperparameters (`HPARAMS`) and calls
 `main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner (MNIST as
 tensors, augmentation, model summary, train, evaluate, one seed's epochs), what the network gets
-wrong, the figures over seeds, the files a run writes, the flags, --jobs, and `main`. Where the
+wrong, the figures over seeds, the files a run writes, the flags, and `main`. Where the
 MNIST files come from is mnist_files.py; how the pictures are drawn, pictures.py.
 """
 import argparse
@@ -198,7 +198,10 @@ def errors(model, data, max_batches=None):
     return report, (images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist())
 
 
-def print_errors(report, whose):
+def report_errors(model, data, max_batches, whose, picture):
+    """What `whose` gets wrong, printed and drawn into `picture`; the report."""
+    report, (images, labels, predicted) = errors(model, data, max_batches)
+    write_text(picture, pictures.mistakes_svg(whose, images, labels, predicted))
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
           f"images ({report['test_acc']:.2f}% right)")
     print("digit        " + "".join(f"{d:>6}" for d in range(10)))
@@ -206,6 +209,8 @@ def print_errors(report, whose):
     print("confusion matrix, a row per true digit, a column per prediction:")
     for digit, row in enumerate(report["confusion"]):
         print(f"  {digit}          " + "".join(f"{v:>6}" for v in row))
+    print(f"mistakes: {picture}")
+    return report
 
 
 # ==============================================================================================
@@ -434,8 +439,6 @@ def parse_args(step, hparams, argv):
                                 help=f"{key.replace('_', ' ')}, {wanted} (default: {default})")
     parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+",
                         default=[[1]], metavar="S", help="seeds and ranges: 1 2 5-8 (default: 1)")
-    parser.add_argument("--jobs", type=number(int, lambda v: v >= 1, "at least 1"), default=1,
-                        metavar="N", help="processes training seeds side by side (default: 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--data-dir", default="data", metavar="DIR", help="where MNIST lives")
     parser.add_argument("--out", metavar="FILE", help=f"results file (default: runs/{step}.json)")
@@ -510,91 +513,6 @@ def stop_like_ctrl_c(signum, frame):
 
 
 # ==============================================================================================
-# --jobs N: N copies of this very command, each training a share of the seeds into a results file
-# of its own in a scratch folder, pooled as seeds finish. A copy's command line is the user's with
-# --jobs, --seeds and --out added at the end (argparse keeps the last), so no flag is lost.
-
-# Started first, in a process group of its own that the copies then join; reads until the parent
-# is gone, however it ended (its pipe closes), then removes the scratch folder and kills the group.
-GUARD = ("import os, shutil, signal, sys\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-         "sys.stdin.read()\nshutil.rmtree(sys.argv[1], ignore_errors=True)\n"
-         "os.killpg(os.getpgrp(), signal.SIGKILL)\n")
-
-
-def train_in_copies(step_file, argv, args, jobs, stem, save):
-    """Train the seeds in `jobs` copies; save(runs, failures=...) whenever a seed finishes or a copy
-    dies (reported with the seeds it did not finish, while the others go on). Ctrl-C or `kill`
-    stops every copy, each keeping what it finished, and is raised again once that is saved.
-    Returns the runs, the failures and the results of the copy that trained the last seed."""
-    scratch = tempfile.mkdtemp(prefix="mnist-jobs-")
-    guard = subprocess.Popen([sys.executable, "-c", GUARD, scratch], stdin=subprocess.PIPE,
-                             process_group=0)
-    copies, shown, failures = [], set(), []
-
-    def pooled():
-        runs = [r for c in copies for r in (read_results(c["out"]) or {"runs": []})["runs"]]
-        return sorted(runs, key=lambda r: args.seeds.index(r["seed"]))
-    try:
-        for k in range(jobs):
-            out = os.path.join(scratch, f"part{k}.json")
-            with open(os.path.join(scratch, f"part{k}.log"), "w") as log:
-                copy = subprocess.Popen(
-                    [sys.executable, os.path.abspath(step_file), *argv, "--jobs", "1", "--seeds",
-                     *map(str, args.seeds[k::jobs]), "--out", out],
-                    stdout=log, stderr=subprocess.STDOUT, process_group=guard.pid)
-            copies.append({"process": copy, "seeds": args.seeds[k::jobs], "out": out})
-        while True:
-            ended = all(c["process"].poll() is not None for c in copies)
-            runs = pooled()
-            news = [r for r in runs if len(r["epochs"]) == args.epochs and r["seed"] not in shown]
-            for r in news:
-                print_seed(r)
-                shown.add(r["seed"])
-            dead = [c for c in copies if c["process"].returncode not in (None, 0)
-                    and "lost" not in c]
-            for c in dead:
-                c["lost"] = [s for s in c["seeds"] if s not in shown]
-                failures.append({"seeds": c["lost"], "exit_code": c["process"].returncode,
-                                 "error": copy_error(c)})
-                print(f"seed{'s' * (len(c['lost']) > 1)} {compact(c['lost'])}: failed: "
-                      f"{failures[-1]['error']}", flush=True)
-            if news or dead:
-                save(runs, failures=failures)
-            if ended:
-                return runs, failures, read_results(copies[(len(args.seeds) - 1) % jobs]["out"])
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut this short
-        for c in copies:
-            if c["process"].poll() is None:
-                c["process"].send_signal(signal.SIGTERM)  # stops like Ctrl-C, keeping its seeds
-        for c in copies:
-            c["process"].wait()
-        save(pooled(), failures=failures)
-        raise
-    finally:  # what the run keeps goes out of the scratch folder before the guard removes it
-        for c in copies:
-            part = c["out"][:-len(".json")]
-            for seed in c["seeds"]:
-                if os.path.exists(f"{part}-seed{seed}.pt"):
-                    os.replace(f"{part}-seed{seed}.pt", f"{stem}-seed{seed}.pt")
-            if args.seeds[-1] in c["seeds"] and os.path.exists(part + "-mistakes.svg"):
-                os.replace(part + "-mistakes.svg", stem + "-mistakes.svg")
-        guard.stdin.close()
-        guard.wait()
-
-
-def copy_error(copy):
-    """How a copy ended: killed by a signal, or its log's last line (an exception's)."""
-    code = copy["process"].returncode
-    if code < 0:
-        return f"killed by {signal.Signals(-code).name}"
-    with open(copy["out"][:-len(".json")] + ".log", errors="replace") as f:
-        lines = [line.strip() for line in f if line.strip()]
-    return (lines[-1] if lines else "no output") + f" (exit code {code})"
-
-
-# ==============================================================================================
 # The runner.
 
 
@@ -624,6 +542,7 @@ def main(step_file, make_net, hparams, argv=None):
         except Exception as e:
             fail(step, f"argument --eval: {args.eval} holds no weights of {step}'s network: "
                        f"{(str(e).strip().splitlines() or [type(e).__name__])[0]}")
+        whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
     try:
         data, source = load_mnist(args.data_dir, device)
     except DataError as e:
@@ -636,21 +555,12 @@ def main(step_file, make_net, hparams, argv=None):
         print(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
     print(f"total parameters: {parameters:,}")
     if args.eval:
-        report, missed = errors(model, data, max_batches)
-        print_errors(report, f"{args.eval} (seed {checkpoint.get('seed')}, epoch "
-                             f"{checkpoint.get('epoch')})")
-        write_text(stem + "-mistakes.svg", pictures.mistakes_svg(f"{step}, {args.eval}", *missed))
-        print(f"mistakes: {stem}-mistakes.svg")
-        return report
+        return report_errors(model, data, max_batches, whose, stem + "-mistakes.svg")
 
-    jobs = min(args.jobs, len(args.seeds))
     overrides = {k: v for k, v in hp.items() if v != hparams[k]}
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; "
-          f"device {device}" + (f"; {jobs} jobs" if jobs > 1 else "")
-          + (f"; overrides {overrides}" if overrides else "") + "; DRY RUN" * args.dry_run)
-    if jobs > 1 and device.type == "cpu":  # a copy's numbers depend on its thread count
-        print(f"note: on the CPU each of the {jobs} copies uses every core; they slow each other "
-              "down, and --jobs 1 is faster (see README, Many seeds)")
+          f"device {device}" + (f"; overrides {overrides}" if overrides else "")
+          + "; DRY RUN" * args.dry_run)
     if earlier and not earlier.get("dry_run"):
         print(f"the earlier run in {args.out} is kept as {keep_earlier_run(stem, earlier)}")
     save_samples(data["train"][0], hp, stem + "-samples.png")
@@ -673,13 +583,9 @@ def main(step_file, make_net, hparams, argv=None):
         replace_atomically(args.out, lambda f: json.dump(results, f, indent=2))
         write_text(stem + "-curves.svg", pictures.curves_svg(title, runs, hp["epochs"]))
 
-    finished, failures, report = [], [], None
+    finished = []
     try:
-        if jobs > 1:
-            runs, failures, last = train_in_copies(step_file, argv, args, jobs, stem, save)
-            finished = [r for r in runs if len(r["epochs"]) == hp["epochs"]]
-            report = (last or {}).get("errors")
-        for seed in args.seeds if jobs == 1 else []:
+        for seed in args.seeds:
             if len(args.seeds) > 1:
                 print(f"--- seed {seed}")
             for record, model in train_seed(seed, make_net, hp, data, device, max_batches):
@@ -691,32 +597,20 @@ def main(step_file, make_net, hparams, argv=None):
                     save_weights(f"{stem}-seed{seed}.pt", step, model, hp, record, data)
             finished.append(record)
             print_seed(record)
-            if seed == args.seeds[-1]:  # what the last seed's final model gets wrong
-                report, missed = errors(model, data, max_batches)
-                report = dict(seed=seed, **report)
-                write_text(stem + "-mistakes.svg",
-                           pictures.mistakes_svg(f"{step}, seed {seed}", *missed))
     except KeyboardInterrupt:
         if not results.get("runs"):
             fail(step, f"interrupted before anything finished; {args.out} not written", code=130)
         save(results["runs"], status="interrupted")
         fail(step, f"interrupted; what finished so far is in {args.out}", code=130)
 
-    if report:
-        print_errors(report, f"seed {report['seed']}'s final model")
-        results["errors"] = report
-    if finished:
-        results["across_seeds"] = figures_over_seeds(finished)
+    report = report_errors(model, data, max_batches, f"{step} seed {seed}'s final model",
+                           stem + "-mistakes.svg")
+    results.update(errors=dict(seed=seed, **report), across_seeds=figures_over_seeds(finished))
     if len(finished) > 1:
         print_figures(results["across_seeds"])
     if args.dry_run:
         print("dry run: a check of the plumbing, no verdict on the budget")
-    save(finished, status="failed" if failures else "complete",
-         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    print(f"results: {args.out}; curves: {stem}-curves.svg; mistakes: {stem}-mistakes.svg"
+    save(finished, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    print(f"results: {args.out}; curves: {stem}-curves.svg"
           + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
-    if failures:
-        lost = sorted(s for f in failures for s in f["seeds"])
-        fail(step, f"{len(lost)} of {len(args.seeds)} seeds failed: {compact(lost)} "
-                   f"(see failures in {args.out})", code=1)
     return results

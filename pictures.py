@@ -145,8 +145,8 @@ def mistakes_svg(title, images, labels, predicted, most=100, columns=10):
         body.append(f'<text x="{x + cell / 2}" y="{y + cell + 13}" text-anchor="middle">'
                     f'{labels[k]} as {predicted[k]}</text>')
     more = f" (the first {shown} shown)" if shown < len(labels) else ""
-    return svg_document(width, height, f"{title}: {len(labels)} missed, true as predicted{more}",
-                        body)
+    return svg_document(width, height, f"what {title} gets wrong: {len(labels)} digits, true as "
+                        f"predicted{more}", body)
 
 
 def comparison_svg(rows):
@@ -155,7 +155,8 @@ def comparison_svg(rows):
     most 2 points below the target: a final below that is a triangle on the bottom edge, with its
     value, so that one stalled seed does not flatten the others. rows: {label: runs}."""
     target = common.TARGET_ACCURACY
-    width, height, left, top, panel_h, gap, left_w = 940, 390, 70, 40, 290, 70, 470
+    lines = math.ceil(len(rows) / 3)  # the legend: three columns under the panels
+    width, height, left, top, panel_h, gap, left_w = 940, 400 + 16 * lines, 70, 40, 290, 70, 470
     right_w = width - left - left_w - gap - 50
     palette = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2",
                "#17becf", "#bcbd22", "#7f7f7f"]  # no red: red is the target
@@ -191,7 +192,7 @@ def comparison_svg(rows):
         for e, m in medians:  # an epoch under the scale: marked, with its value
             if m < lo:
                 body += svg_below_scale(x_of(e), bottom, m, colour[label], f"{label}: median, "
-                                        f"epoch {e}")
+                                        f"epoch {e}: {m:.2f}%")[:1]  # the triangle alone
         centre = right + column * (i + 0.5)
         for j, r in enumerate(runs):  # spread across the column so equal accuracies stay visible
             x = centre + (j / max(len(runs) - 1, 1) - 0.5) * column * 0.6
@@ -204,7 +205,8 @@ def comparison_svg(rows):
                 body += svg_below_scale(x, bottom, acc, colour[label], title, "final")
         body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
     legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
-    body += svg_legend(left + left_w - 230, bottom - 10 - 16 * (len(legend) - 1), legend)
+    for k in range(3):
+        body += svg_legend(left + k * 280, bottom + 62, legend[k * lines:(k + 1) * lines])
     body.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, '
                 f'a dot per seed, a column per row</text>')
     return svg_document(width, height, "test accuracy over seeds: per epoch (median, min-max band) "

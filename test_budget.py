@@ -65,8 +65,9 @@ class ShippedWeightsTest(unittest.TestCase):
         self.assertEqual(self.checkpoint["epoch"], step5.HPARAMS["epochs"])
 
     def test_they_reach_the_target_on_the_10000_test_images(self):
-        data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"), log=lambda line: None)
-        self.assertEqual((data["mean"], data["std"]), (self.checkpoint["mean"], self.checkpoint["std"]))
+        data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"),
+                                    log=lambda line: None)
+        self.assertEqual([data["mean"], data["std"]], [self.checkpoint[k] for k in ("mean", "std")])
         model = step5.make_net(step5.HPARAMS)
         model.load_state_dict(self.checkpoint["model"])
         _, accuracy, _ = common.evaluate(model, data)

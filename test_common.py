@@ -1,5 +1,5 @@
-"""The engine and its commands: the data path, the learner, a run's files and flags, --jobs, --eval,
-and compare.py. In-process, except where a process is the point (signals, --jobs)."""
+"""The engine and its commands: the data path, the learner, a run's files and flags, --eval,
+and compare.py. In-process, except where a process is the point (signals)."""
 import contextlib
 import importlib
 import io
@@ -95,7 +95,8 @@ class DataTest(TempDir):
         self.raw = mnist_files.raw_folder(self.tmp)
 
     def md5s(self):
-        return {n: mnist_files.file_digest(os.path.join(self.raw, n)) for n in mnist_files.MNIST_MD5}
+        return {name: mnist_files.file_digest(os.path.join(self.raw, name))
+                for name in mnist_files.MNIST_MD5}
 
     def test_pypi_wheel_rebuilds_the_canonical_files(self):
         log = []
@@ -159,7 +160,8 @@ class LearnerTest(unittest.TestCase):
         self.assertFalse(torch.equal(rotated, images))
         # nearest neighbour: every output pixel is an input pixel of the same image, or black fill
         for original, turned in zip(images, rotated):
-            self.assertTrue(set(turned.flatten().tolist()) <= set(original.flatten().tolist()) | {0.0})
+            allowed = set(original.flatten().tolist()) | {0.0}
+            self.assertTrue(set(turned.flatten().tolist()) <= allowed)
 
     def test_a_one_pixel_shift_moves_each_image_by_at_most_one_pixel_per_axis(self):
         images = torch.rand(64, 1, 28, 28)
@@ -231,7 +233,7 @@ class RunTest(TempDir):
         self.assertIn("dry run: a check of the plumbing, no verdict on the budget", stdout)
         checkpoint = torch.load(self.path("sub/step5-seed1.pt"), weights_only=True)
         self.assertEqual(checkpoint["hyperparameters"], results["hyperparameters"])
-        self.assertEqual((checkpoint["step"], checkpoint["seed"], checkpoint["epoch"]), ("step5", 1, 2))
+        self.assertEqual([checkpoint[k] for k in ("step", "seed", "epoch")], ["step5", 1, 2])
         self.assertEqual(checkpoint["test_acc"], r["final_test_acc"])
         self.assertEqual(sorted(os.listdir(self.path("sub"))),
                          ["step5-curves.svg", "step5-mistakes.svg", "step5-samples.png",
@@ -259,11 +261,13 @@ class RunTest(TempDir):
         for digit in range(10):
             self.assertAlmostEqual(report["per_digit_acc"][digit], round(
                 100 * confusion[digit, digit].item() / confusion[digit].sum().item(), 2))
-        self.assertIn(f"what seed 2's final model gets wrong: {report['mistakes']} of 3,000", stdout)
+        self.assertIn(f"what step5 seed 2's final model gets wrong: {report['mistakes']} of 3,000",
+                      stdout)
         self.assertIn("confusion matrix, a row per true digit, a column per prediction:", stdout)
         root = ET.parse(self.path("r-mistakes.svg")).getroot()
         self.assertEqual(len(root.findall(f"{SVG}image")), min(100, report["mistakes"]))
-        labels = [t.text for t in root.iter(f"{SVG}text") if re.fullmatch(r"\d as \d", t.text or "")]
+        labels = [t.text for t in root.iter(f"{SVG}text")
+                  if re.fullmatch(r"\d as \d", t.text or "")]
         self.assertEqual(len(labels), min(100, report["mistakes"]))
         self.assertTrue(all(a != b for a, b in (label.split(" as ") for label in labels)))
 
@@ -289,9 +293,9 @@ class RunTest(TempDir):
         self.assertEqual(code, 0, stderr)
         results = read_json(out)
         self.assertIn("Dropout2d(p=0.3, inplace=False)", results["layers"])
-        self.assertEqual(results["overrides"], dict(epochs=1, dropout=0.3, rotation=0.0, momentum=0.95,
-                                                    weight_decay=0.0, translate=2.0, lr=0.05,
-                                                    batch_size=32))
+        self.assertEqual(results["overrides"], dict(epochs=1, dropout=0.3, rotation=0.0, lr=0.05,
+                                                    momentum=0.95, weight_decay=0.0,
+                                                    translate=2.0, batch_size=32))
 
     def test_bad_flags_exit_2_with_one_line(self):
         a_file = self.path("a-file")
@@ -301,7 +305,7 @@ class RunTest(TempDir):
                      ["--momentum", "1"], ["--dropout", "-0.1"], ["--weight-decay", "-1"],
                      ["--rotation", "inf"], ["--device", "tpu"], ["--seed", "1", "1"],
                      ["--out", os.path.join(a_file, "r.json")], ["--out", self.tmp],
-                     ["--out", a_file], ["--batch-size", "100000"], ["--jobs", "0"]):
+                     ["--out", a_file], ["--batch-size", "100000"], ["--jobs", "2"]):
             with self.subTest(argv=argv):
                 code, stdout, stderr = run(*argv)
                 self.assertEqual(code, 2)
@@ -327,9 +331,10 @@ class RunTest(TempDir):
     def test_a_dry_run_never_replaces_a_real_run(self):
         os.chdir(self.tmp)
         self.addCleanup(os.chdir, HERE)
-        self.assertEqual(run("--dry-run", "--epochs", "1", step=importlib.import_module("step3"))[0], 0)
-        self.assertEqual(sorted(os.listdir("runs")), ["step3-dry-run-curves.svg",
-                         "step3-dry-run-mistakes.svg", "step3-dry-run-samples.png", "step3-dry-run.json"])
+        step3 = importlib.import_module("step3")
+        self.assertEqual(run("--dry-run", "--epochs", "1", step=step3)[0], 0)
+        self.assertEqual(sorted(os.listdir("runs")), [f"step3-dry-run{suffix}" for suffix in (
+            "-curves.svg", "-mistakes.svg", "-samples.png", ".json")])
 
     def test_a_rerun_keeps_the_earlier_run_and_an_interrupted_one_keeps_its_epochs(self):
         out = self.path("r.json")
@@ -388,6 +393,7 @@ class EvalTest(TempDir):
         self.assertEqual(code, 0, stderr)
         self.assertIn(f"what {SHIPPED} (seed 1, epoch 15) gets wrong: 50 of 10,000 test images "
                       "(99.50% right)", stdout)
+        self.assertIn(f"mistakes: {self.path('e-mistakes.svg')}", stdout)
         self.assertIn("confusion matrix", stdout)
         root = ET.parse(self.path("e-mistakes.svg")).getroot()
         self.assertEqual(len(root.findall(f"{SVG}image")), 50)
@@ -399,8 +405,9 @@ class EvalTest(TempDir):
         not_weights = self.path("x.pt")
         with open(not_weights, "w") as f:
             f.write("hello")
-        for step, path in ((step5, step4_weights), (step5, not_weights), (step5, self.path("no.pt")),
-                           (importlib.import_module("step2"), SHIPPED)):
+        step2 = importlib.import_module("step2")
+        for step, path in ((step5, step4_weights), (step5, not_weights),
+                           (step5, self.path("no.pt")), (step2, SHIPPED)):
             with self.subTest(step=step.__name__, path=path):
                 code, stdout, stderr = run("--eval", path, "--out", self.path("e.json"), step=step)
                 self.assertEqual(code, 2)
@@ -427,126 +434,6 @@ class SeedsTest(unittest.TestCase):
                     code, _, stderr = run(flag, *seeds)
                     self.assertEqual(code, 2)
                     self.assertRegex(stderr, r"^step5\.py: error: argument --seed.*\n$")
-
-
-def children(pid):
-    """The live child processes of pid and their command lines (Linux /proc)."""
-    found = {}
-    for child in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{child}/stat") as f:
-                stat = f.read().rpartition(")")[2].split()
-            with open(f"/proc/{child}/cmdline", "rb") as f:
-                if int(stat[1]) == pid and stat[0] != "Z":
-                    found[int(child)] = f.read().decode().split("\0")
-        except (OSError, IndexError, ValueError):
-            pass
-    return found
-
-
-def copies_of(pid):
-    """A --jobs run's copies: its children running a step (not the guard, not their ldconfig)."""
-    return {p: cmd for p, cmd in children(pid).items() if any(a.endswith("step5.py") for a in cmd)}
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-class JobsTest(TempDir):
-    def test_two_copies_train_four_seeds_each_exactly_as_alone(self):
-        out = self.path("many.json")
-        process = start("--dry-run", "--epochs", "1", "--seeds", "1-4", "--jobs", "2", "--save-model",
-                        "--out", out)
-        seen = {}
-        while process.poll() is None:
-            seen.update(copies_of(process.pid))
-            time.sleep(0.05)
-        stdout, stderr = process.communicate()
-        self.assertEqual(process.returncode, 0, stderr)
-        self.assertEqual(len(seen), 2, seen)  # two processes, four seeds
-        self.assertEqual(sorted(cmd[cmd.index("--seeds", cmd.index("--jobs")) + 1:][:2]
-                                for cmd in seen.values()), [["1", "3"], ["2", "4"]])
-        results = read_json(out)
-        self.assertEqual(results["status"], "complete")
-        self.assertEqual([r["seed"] for r in results["runs"]], [1, 2, 3, 4])
-        self.assertEqual(len([l for l in stdout.splitlines() if re.match(r"seed \d: final", l)]), 4)
-        self.assertNotIn("epoch  1/", stdout)
-        self.assertEqual(results["errors"]["seed"], 4)
-        for seed in (3, 4):  # each trained after another seed in its copy
-            self.assertEqual(run("--dry-run", "--epochs", "1", "--seed", str(seed),
-                                 "--out", self.path(f"solo{seed}.json"))[0], 0)
-            [alone] = read_json(self.path(f"solo{seed}.json"))["runs"]
-            self.assertEqual(without_seconds(results["runs"][seed - 1]), without_seconds(alone))
-            self.assertEqual(set(results["runs"][seed - 1]), set(alone))
-        self.assertEqual(sorted(f for f in os.listdir(self.tmp) if f.startswith("many")),
-                         ["many-curves.svg", "many-mistakes.svg", "many-samples.png",
-                          "many-seed1.pt", "many-seed2.pt", "many-seed3.pt", "many-seed4.pt",
-                          "many.json"])
-        scratch = os.path.dirname(next(iter(seen.values()))[-1])
-        self.assertFalse(os.path.exists(scratch))
-
-    def test_no_copy_outlives_its_parent_killed_with_sigkill(self):
-        process = start("--dry-run", "--epochs", "100000", "--seeds", "1-4", "--jobs", "2",
-                        "--out", self.path("r.json"))
-        self.addCleanup(process.kill)
-        self.assertTrue(wait_for(lambda: len(copies_of(process.pid)) == 2))
-        copies = copies_of(process.pid)
-        process.kill()
-        process.communicate()
-        self.assertTrue(wait_for(lambda: not any(alive(p) for p in copies), seconds=30))
-        self.assertFalse(os.path.exists(os.path.dirname(next(iter(copies.values()))[-1])))
-
-    def test_a_copy_that_dies_is_reported_with_its_seeds_and_the_others_go_on(self):
-        step = self.path("failing.py")
-        with open(step, "w") as f:  # seed 2's network raises, seed 3's process is killed
-            f.write("import os, signal, torch, step5\nfrom common import main\n\n"
-                    "def make_net(hp):\n"
-                    "    if torch.initial_seed() == 2:\n"
-                    "        raise RuntimeError('no network for seed 2')\n"
-                    "    if torch.initial_seed() == 3:\n"
-                    "        os.kill(os.getpid(), signal.SIGKILL)\n"
-                    "    return step5.make_net(hp)\n\n"
-                    "if __name__ == '__main__':\n"
-                    "    main(__file__, make_net, step5.HPARAMS)\n")
-        out = self.path("r.json")
-        done = subprocess.run([sys.executable, step, "--dry-run", "--epochs", "1", "--seeds", "1-4",
-                               "--jobs", "2", "--data-dir", DATA, "--out", out], capture_output=True,
-                              text=True, cwd=self.tmp, env=dict(os.environ, PYTHONPATH=HERE))
-        # copies: seeds 1 3 (killed at 3), 2 4 (dies at 2); seed 1 finishes
-        self.assertEqual(done.returncode, 1, done.stderr)
-        self.assertIn("seeds 2 4: failed: RuntimeError: no network for seed 2 (exit code 1)\n",
-                      done.stdout)
-        self.assertIn("seed 3: failed: killed by SIGKILL\n", done.stdout)
-        self.assertEqual(done.stderr.strip().splitlines()[-1],
-                         f"failing.py: error: 3 of 4 seeds failed: 2-4 (see failures in {out})")
-        results = read_json(out)
-        self.assertEqual(results["status"], "failed")
-        self.assertEqual([r["seed"] for r in results["runs"]], [1])
-        self.assertEqual(sorted(f["seeds"] for f in results["failures"]), [[2, 4], [3]])
-
-    def test_ctrl_c_or_kill_stops_every_copy_and_keeps_the_finished_seeds(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with self.subTest(signal=sig.name):
-                out = self.path(f"{sig.name}.json")
-                process = start("--dry-run", "--epochs", "1", "--seeds", "1-500", "--jobs", "2",
-                                "--out", out)
-                self.addCleanup(process.kill)
-                self.assertTrue(wait_for(lambda: os.path.exists(out)))  # a seed has finished
-                copies = copies_of(process.pid)
-                process.send_signal(sig)
-                _, stderr = process.communicate(timeout=120)
-                self.assertEqual(process.returncode, 130, stderr)
-                self.assertNotIn("Traceback", stderr)
-                results = read_json(out)
-                self.assertEqual(results["status"], "interrupted")
-                self.assertTrue(1 <= len(results["runs"]) < 500)
-                self.assertFalse(any(alive(p) for p in copies))
-                self.assertFalse(os.path.exists(os.path.dirname(next(iter(copies.values()))[-1])))
 
 
 def results_file(path, step, accuracies, seconds=2.0, device_name="a CPU", epochs=4, **fields):
@@ -655,7 +542,7 @@ class CompareTest(TempDir):
                 self.assertRegex(stderr, r"^compare\.py: error: .+\n$")
 
     def test_every_results_file_kept_in_results_is_read(self):
-        kept = [os.path.join(folder, name) for folder, _, names in os.walk(os.path.join(HERE, "results"))
+        kept = [os.path.join(folder, name) for folder, _, names in os.walk(f"{HERE}/results")
                 for name in names if name.endswith(".json")]
         code, table, stderr = self.compare(*kept)
         self.assertEqual(code, 0, stderr)
@@ -679,7 +566,8 @@ class CurvesTest(unittest.TestCase):
         # the first epoch's 50%, far under the scale, is marked for each seed and split
         marks = root.findall(f"{SVG}polygon[@class='below']")
         self.assertEqual(sorted(m.find(f"{SVG}title").text for m in marks),
-                         [f"seed {s}, {split}, epoch 1" for s in (1, 2) for split in ("test", "train")])
+                         [f"seed {s}, {split}, epoch 1" for s in (1, 2)
+                          for split in ("test", "train")])
         self.assertEqual(texts.count("50.00"), 4)
 
 
