@@ -229,8 +229,9 @@ def outcome(epochs):
 
 def verdict(parameters, record):
     """Plain words against the budget: < 10,000 parameters and 99.4% within 15 epochs."""
-    reasons = [f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}"] * (
-        parameters >= MAX_PARAMETERS)
+    reasons = []
+    if parameters >= MAX_PARAMETERS:
+        reasons.append(f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}")
     if not record["first_epoch_at_target"] or record["first_epoch_at_target"] > MAX_EPOCHS:
         reasons.append(f"{TARGET_ACCURACY}% not reached within {MAX_EPOCHS} epochs")
     return "misses the budget: " + "; ".join(reasons) if reasons else "meets the budget"
@@ -477,11 +478,12 @@ def machine(device):
     torch's kernels use and the threads they run on."""
     if device.type == "cuda":
         return {"device_name": torch.cuda.get_device_name(device)}
-    try:
+    try:  # model names can be as vague as "AMD EPYC": the family and model tell them apart
         with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
+            info = dict(line.split(":", 1) for line in f if ":" in line)
+        info = {key.strip(): value.strip() for key, value in info.items()}
+        model = f"{info['model name']} (family {info['cpu family']}, model {info['model']})"
+    except (OSError, KeyError):
         model = platform.processor() or platform.machine()
     return {"device_name": f"{model}, {os.cpu_count()} cores",
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
