@@ -459,9 +459,11 @@ def parse_args(step, hparams, argv):
     if os.path.isdir(args.out):
         parser.error(f"argument --out: {args.out} is a folder; name the results file, e.g. "
                      f"{os.path.join(args.out, step + '.json')}")
-    earlier = read_results(args.out) if os.path.exists(args.out) and not args.eval else None
-    if os.path.exists(args.out) and not args.eval and earlier is None:
-        parser.error(f"argument --out: {args.out} exists and is not a results file")
+    earlier = None
+    if os.path.exists(args.out) and not args.eval:  # kept by main, unless it is no run at all
+        earlier = read_results(args.out)
+        if earlier is None:
+            parser.error(f"argument --out: {args.out} exists and is not a results file")
     try:  # fail now, not after an hour of training
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
