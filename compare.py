@@ -31,8 +31,11 @@ def load_rows(paths):
             full = [r for r in results["runs"] if len(r["epochs"]) == epochs]
             if full:
                 common.figures_over_seeds(full)  # every figure the table and picture need is there
-            name, about = label(results), (results["parameters"], results["device"],
-                                           machine(results), results["torch"], results["code"])
+            code = results["code"] or "unknown"  # a commit, shortened as git shows it
+            name, about = label(results), {
+                "parameters": results["parameters"], "devices": results["device"],
+                "machines": machine(results), "torch": results["torch"],
+                "codes": code[:7] + "-dirty" * code.endswith("-dirty")}
         except (TypeError, KeyError, IndexError, ValueError):
             raise ValueError(f"{path} is not a results file of a step")
         short = [r for r in results["runs"] if len(r["epochs"]) < epochs]
@@ -41,13 +44,11 @@ def load_rows(paths):
                                  for r in short)
             notes.append(f"{name}: {path} is {results.get('status', 'of unknown status')}"
                          + (f"; left out: seed {left_out}" if short else ""))
-        row = rows.setdefault(name, {"runs": [], "parameters": set(), "devices": set(),
-                                     "machines": set(), "torch": set(), "codes": set()})
+        row = rows.setdefault(name, {"runs": [], **{key: set() for key in about}})
         seen = {r["seed"] for r in row["runs"]}
         row["runs"] += [r for r in full if r["seed"] not in seen]
-        for key, value in zip(("parameters", "devices", "machines", "torch", "codes"), about):
-            row[key].add(value[:7] + "-dirty" * value.endswith("-dirty") if key == "codes" and value
-                         else value or "unknown")
+        for key, value in about.items():
+            row[key].add(value)
     for name in [name for name, row in rows.items() if not row["runs"]]:
         notes.append(f"{name}: no seed finished; no row")
         del rows[name]
