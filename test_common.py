@@ -197,6 +197,24 @@ class LearnerTest(unittest.TestCase):
         for rate, want in zip(rates, expected):
             self.assertAlmostEqual(rate, want)
 
+    def test_ema_evaluates_the_average_of_the_weights_and_leaves_training_as_it_was(self):
+        data, _ = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
+        hp = dict(step5.HPARAMS, one_cycle=None, epochs=1)  # a constant lr: batch k is the same
+
+        def after(batches, ema=0):  # the record and the model after that many batches
+            return list(TRAIN_SEED(7, step5.make_net, dict(hp, ema=ema), data,
+                                   torch.device("cpu"), batches))[-1]
+        weights = [after(k)[1].state_dict() for k in (1, 2, 3)]
+        record, model = after(3, ema=0.5)
+        self.assertEqual(record["epochs"][0]["train_loss"], after(3)[0]["epochs"][0]["train_loss"])
+        for name, value in model.state_dict().items():  # the first batch's weights, then halves
+            if value.is_floating_point():
+                expected = 0.25 * weights[0][name] + 0.25 * weights[1][name] + 0.5 * weights[2][name]
+                torch.testing.assert_close(value, expected)
+        self.assertFalse(torch.equal(model.state_dict()["0.weight"], weights[2]["0.weight"]))
+        _, accuracy, _ = common.evaluate(model, data, 3)
+        self.assertEqual(record["epochs"][0]["test_acc"], accuracy)  # the average is evaluated
+
 
 class RunTest(TempDir):
     def test_every_step_runs_end_to_end(self):
