@@ -209,8 +209,8 @@ class LearnerTest(unittest.TestCase):
         self.assertEqual(record["epochs"][0]["train_loss"], after(3)[0]["epochs"][0]["train_loss"])
         for name, value in model.state_dict().items():  # the first batch's weights, then halves
             if value.is_floating_point():
-                expected = 0.25 * weights[0][name] + 0.25 * weights[1][name] + 0.5 * weights[2][name]
-                torch.testing.assert_close(value, expected)
+                w1, w2, w3 = (w[name] for w in weights)
+                torch.testing.assert_close(value, 0.25 * w1 + 0.25 * w2 + 0.5 * w3)
         self.assertFalse(torch.equal(model.state_dict()["0.weight"], weights[2]["0.weight"]))
         _, accuracy, _ = common.evaluate(model, data, 3)
         self.assertEqual(record["epochs"][0]["test_acc"], accuracy)  # the average is evaluated
