@@ -177,18 +177,19 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
         average = torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(hp["ema"]),
             use_buffers=True)
+    evaluated = average.module if average is not None else model  # what is tested and yielded
     record, start = {"seed": seed, "epochs": []}, time.time()
     for epoch in range(1, hp["epochs"] + 1):
         t0, lr = time.time(), optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train(model, data, optimizer, scheduler, hp=hp,
                                       generator=generator, max_batches=max_batches,
                                       average=average)
-        test_loss, test_acc, _ = evaluate(average or model, data, max_batches)
+        test_loss, test_acc, _ = evaluate(evaluated, data, max_batches)
         record["epochs"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss,
                                  "train_acc": train_acc, "test_loss": test_loss,
                                  "test_acc": test_acc, "seconds": round(time.time() - t0, 2)})
         record.update(outcome(record["epochs"]), seconds=round(time.time() - start, 2))
-        yield record, average.module if average else model
+        yield record, evaluated
 
 
 # ==============================================================================================

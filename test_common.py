@@ -204,9 +204,10 @@ class LearnerTest(unittest.TestCase):
         def after(batches, ema=0):  # the record and the model after that many batches
             return list(TRAIN_SEED(7, step5.make_net, dict(hp, ema=ema), data,
                                    torch.device("cpu"), batches))[-1]
-        weights = [after(k)[1].state_dict() for k in (1, 2, 3)]
+        plain = [after(k) for k in (1, 2, 3)]
+        weights = [m.state_dict() for _, m in plain]
         record, model = after(3, ema=0.5)
-        self.assertEqual(record["epochs"][0]["train_loss"], after(3)[0]["epochs"][0]["train_loss"])
+        self.assertEqual(record["epochs"][0]["train_loss"], plain[2][0]["epochs"][0]["train_loss"])
         for name, value in model.state_dict().items():  # the first batch's weights, then halves
             if value.is_floating_point():
                 w1, w2, w3 = (w[name] for w in weights)
