@@ -116,12 +116,14 @@ def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None,
     batches = order.split(hp["batch_size"])[:max_batches]
     loss_sum = torch.zeros((), device=labels.device)
     correct = torch.zeros((), dtype=torch.long, device=labels.device)
+    smoothing = hp.get("label_smoothing")  # exact on log-probabilities: log_softmax keeps them
     for index in batches:
         x, y = images[index], labels[index]
         if hp["rotation"] or hp["translate"]:
             x = augment(x, hp["rotation"], hp["translate"], generator)
         output = model((x - data["mean"]) / data["std"])
-        loss = F.nll_loss(output, y)
+        loss = (F.cross_entropy(output, y, label_smoothing=smoothing) if smoothing
+                else F.nll_loss(output, y))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -393,6 +395,7 @@ HPARAM_RULES = {
     "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "ema": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "label_smoothing": (float, lambda v: 0 <= v <= 1, "from 0 to 1"),
 }
 OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
 

@@ -217,6 +217,23 @@ class LearnerTest(unittest.TestCase):
         self.assertEqual(record["epochs"][0]["test_acc"], accuracy)  # the average is evaluated
 
 
+    def test_label_smoothing_trains_on_the_smoothed_targets(self):
+        data, _ = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
+        hp = dict(step5.HPARAMS, rotation=0, translate=0, dropout=0, label_smoothing=0.1)
+        torch.manual_seed(0)
+        model = step5.make_net(hp)
+        images, labels = data["train"]
+        first = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1))[:128]
+        log_probs = model((images[first] - data["mean"]) / data["std"])  # before the step
+        plain = F.nll_loss(log_probs, labels[first]).item()
+        smoothed = 0.9 * plain - 0.1 * log_probs.mean(1).mean().item()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss, _ = common.train(model, data, optimizer, None, hp=hp, max_batches=1,
+                               generator=torch.Generator().manual_seed(1))
+        self.assertAlmostEqual(loss, smoothed, places=5)
+        self.assertGreater(abs(smoothed - plain), 0.01)
+
+
 class RunTest(TempDir):
     def test_every_step_runs_end_to_end(self):
         for n in range(1, 6):
