@@ -107,30 +107,25 @@ def summarize(model, device):
     return rows, sum(p.numel() for p in model.parameters())
 
 
-def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None, average=None):
-    """One epoch over a fresh permutation; mean loss and accuracy (%) on the augmented batches.
-    `average`, if given, follows the weights after every batch."""
+def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None):
+    """One epoch over a fresh permutation; mean loss and accuracy (%) on the augmented batches."""
     model.train()
     images, labels = data["train"]
     order = torch.randperm(len(labels), generator=generator, device=labels.device)
     batches = order.split(hp["batch_size"])[:max_batches]
     loss_sum = torch.zeros((), device=labels.device)
     correct = torch.zeros((), dtype=torch.long, device=labels.device)
-    smoothing = hp.get("label_smoothing")  # exact on log-probabilities: log_softmax keeps them
     for index in batches:
         x, y = images[index], labels[index]
         if hp["rotation"] or hp["translate"]:
             x = augment(x, hp["rotation"], hp["translate"], generator)
         output = model((x - data["mean"]) / data["std"])
-        loss = (F.cross_entropy(output, y, label_smoothing=smoothing) if smoothing
-                else F.nll_loss(output, y))
+        loss = F.nll_loss(output, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        if average is not None:
-            average.update_parameters(model)
         loss_sum += loss.detach() * len(y)  # kept on the device: no sync per batch
         correct += (output.argmax(1) == y).sum()
     seen = sum(len(index) for index in batches)
@@ -165,8 +160,7 @@ def make_scheduler(optimizer, hp, steps_per_epoch):
 
 
 def train_seed(seed, make_net, hp, data, device, max_batches=None):
-    """Train one network from seed; yields (record, model) after every epoch, the record growing.
-    With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average."""
+    """Train one network from seed; yields (record, model) after every epoch, the record growing."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
@@ -174,24 +168,17 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
                                 weight_decay=hp["weight_decay"])
     batches = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
     scheduler = make_scheduler(optimizer, hp, batches)
-    average = None
-    if hp.get("ema"):  # the weights and the BatchNorm statistics, averaged after every batch
-        average = torch.optim.swa_utils.AveragedModel(
-            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(hp["ema"]),
-            use_buffers=True)
-    evaluated = average.module if average is not None else model  # what is tested and yielded
     record, start = {"seed": seed, "epochs": []}, time.time()
     for epoch in range(1, hp["epochs"] + 1):
         t0, lr = time.time(), optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train(model, data, optimizer, scheduler, hp=hp,
-                                      generator=generator, max_batches=max_batches,
-                                      average=average)
-        test_loss, test_acc, _ = evaluate(evaluated, data, max_batches)
+                                      generator=generator, max_batches=max_batches)
+        test_loss, test_acc, _ = evaluate(model, data, max_batches)
         record["epochs"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss,
                                  "train_acc": train_acc, "test_loss": test_loss,
                                  "test_acc": test_acc, "seconds": round(time.time() - t0, 2)})
         record.update(outcome(record["epochs"]), seconds=round(time.time() - start, 2))
-        yield record, evaluated
+        yield record, model
 
 
 # ==============================================================================================
@@ -394,8 +381,6 @@ HPARAM_RULES = {
     "lr": (float, lambda v: v > 0, "above 0"),
     "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
-    "ema": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
-    "label_smoothing": (float, lambda v: 0 <= v <= 1, "from 0 to 1"),
 }
 OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
 

@@ -197,42 +197,6 @@ class LearnerTest(unittest.TestCase):
         for rate, want in zip(rates, expected):
             self.assertAlmostEqual(rate, want)
 
-    def test_ema_evaluates_the_average_of_the_weights_and_leaves_training_as_it_was(self):
-        data, _ = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
-        hp = dict(step5.HPARAMS, one_cycle=None, epochs=1)  # a constant lr: batch k is the same
-
-        def after(batches, ema=0):  # the record and the model after that many batches
-            return list(TRAIN_SEED(7, step5.make_net, dict(hp, ema=ema), data,
-                                   torch.device("cpu"), batches))[-1]
-        plain = [after(k) for k in (1, 2, 3)]
-        weights = [m.state_dict() for _, m in plain]
-        record, model = after(3, ema=0.5)
-        self.assertEqual(record["epochs"][0]["train_loss"], plain[2][0]["epochs"][0]["train_loss"])
-        for name, value in model.state_dict().items():  # the first batch's weights, then halves
-            if value.is_floating_point():
-                w1, w2, w3 = (w[name] for w in weights)
-                torch.testing.assert_close(value, 0.25 * w1 + 0.25 * w2 + 0.5 * w3)
-        self.assertFalse(torch.equal(model.state_dict()["0.weight"], weights[2]["0.weight"]))
-        _, accuracy, _ = common.evaluate(model, data, 3)
-        self.assertEqual(record["epochs"][0]["test_acc"], accuracy)  # the average is evaluated
-
-
-    def test_label_smoothing_trains_on_the_smoothed_targets(self):
-        data, _ = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
-        hp = dict(step5.HPARAMS, rotation=0, translate=0, dropout=0, label_smoothing=0.1)
-        torch.manual_seed(0)
-        model = step5.make_net(hp)
-        images, labels = data["train"]
-        first = torch.randperm(len(labels), generator=torch.Generator().manual_seed(1))[:128]
-        log_probs = model((images[first] - data["mean"]) / data["std"])  # before the step
-        plain = F.nll_loss(log_probs, labels[first]).item()
-        smoothed = 0.9 * plain - 0.1 * log_probs.mean(1).mean().item()
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        loss, _ = common.train(model, data, optimizer, None, hp=hp, max_batches=1,
-                               generator=torch.Generator().manual_seed(1))
-        self.assertAlmostEqual(loss, smoothed, places=5)
-        self.assertGreater(abs(smoothed - plain), 0.01)
-
 
 class RunTest(TempDir):
     def test_every_step_runs_end_to_end(self):
