@@ -1,10 +1,8 @@
 """The engine shared by step1.py ... step5.py: MNIST on the device, train and evaluate, the runner.
 
-A step file defines its network (`make_net(hp)`) and its hyperparameters (`HPARAMS`) and calls
-`main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner (MNIST as
-tensors, augmentation, model summary, train, evaluate, one seed's epochs), what the network gets
-wrong, the figures over seeds, the files a run writes, the flags, and `main`. Where the
-MNIST files come from is mnist_files.py; how the pictures are drawn, pictures.py.
+A step file defines its network (`make_net(hp)`) and hyperparameters (`HPARAMS`) and calls
+`main(__file__, make_net, HPARAMS)`. Read top-down, this file follows a run: the learner, what the
+network gets wrong, the figures over seeds, the files a run writes, the flags, and `main`.
 """
 import argparse
 import json
@@ -22,6 +20,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchvision.datasets.mnist import read_image_file, read_label_file
+from torchvision.utils import save_image
 
 import pictures
 from mnist_files import DataError, prepare_mnist, raw_folder
@@ -38,23 +38,18 @@ MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 ... 2**64 - 1
 
 # ==============================================================================================
 # The learner: MNIST as tensors, augmentation, model summary, train, evaluate, one seed's run.
-
-
 def load_mnist(data_dir, device, log=print):
     """The whole of MNIST on the device: {"train": (images, labels), "test": (...), "mean", "std",
     "stats"}, images in [0, 1] as N x 1 x 28 x 28; and the source the files came from."""
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-
-    source = prepare_mnist(data_dir, log)
-    raw = raw_folder(data_dir)
+    source, raw = prepare_mnist(data_dir, log), raw_folder(data_dir)
     data = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = read_image_file(os.path.join(raw, f"{prefix}-images-idx3-ubyte"))
         labels = read_label_file(os.path.join(raw, f"{prefix}-labels-idx1-ubyte"))
         data[split] = (images.unsqueeze(1).to(device).float() / 255, labels.to(device))
     pixels = data["train"][0].double()
-    stats = {"shape": [len(pixels), 28, 28], "min": pixels.min().item(),
-             "max": pixels.max().item(), "mean": pixels.mean().item(), "std": pixels.std().item()}
+    stats = {"shape": [len(pixels), 28, 28],
+             **{key: getattr(pixels, key)().item() for key in ("min", "max", "mean", "std")}}
     data.update(mean=stats["mean"], std=stats["std"], stats=stats)
     log(f"data: MNIST from {source}: {len(data['train'][1]):,} train, "
         f"{len(data['test'][1]):,} test images")
@@ -65,12 +60,9 @@ def load_mnist(data_dir, device, log=print):
 
 
 def augment(images, max_degrees, max_shift, generator):
-    """Rotate each image about its centre by its own angle, uniform in [-max_degrees, +max_degrees],
-    then shift it by its own offset, uniform in [-max_shift, +max_shift] pixels along each axis.
-
-    One affine grid for the whole batch; nearest-neighbour and a black (zero) fill, as
-    torchvision's RandomAffine(max_degrees, translate, fill=0) does image by image.
-    """
+    """Rotate each image about its centre by its own angle in [-max_degrees, +max_degrees], then
+    shift it by its own offset in [-max_shift, +max_shift] pixels per axis (uniform draws): one
+    affine grid for the batch, nearest pixel, black fill, as torchvision's RandomAffine does."""
     n, size, device = len(images), images.shape[-1], images.device
     angle = (torch.rand(n, generator=generator, device=device) * 2 - 1) * math.radians(max_degrees)
     cos, sin = angle.cos(), angle.sin()
@@ -183,10 +175,9 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
 
 # ==============================================================================================
 # What the network gets wrong: accuracy per digit, the confusion matrix, the digits it missed.
-
-
-def errors(model, data, max_batches=None):
-    """The report kept in the results file; and the missed images, their digits and predictions."""
+def report_errors(model, data, max_batches, whose, picture):
+    """What `whose` gets wrong on the test set, printed and drawn into `picture`; the report kept
+    in the results file."""
     _, accuracy, predicted = evaluate(model, data, max_batches)
     images, labels = (t[:len(predicted)] for t in data["test"])
     confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10).cpu()
@@ -195,13 +186,8 @@ def errors(model, data, max_batches=None):
     report = {"test_images": len(labels), "test_acc": accuracy, "mistakes": len(missed),
               "per_digit_acc": [round(v, 2) for v in per_digit.tolist()],
               "confusion": confusion.tolist()}
-    return report, (images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist())
-
-
-def report_errors(model, data, max_batches, whose, picture):
-    """What `whose` gets wrong, printed and drawn into `picture`; the report."""
-    report, (images, labels, predicted) = errors(model, data, max_batches)
-    write_text(picture, pictures.mistakes_svg(whose, images, labels, predicted))
+    write_text(picture, pictures.mistakes_svg(whose, images[missed].cpu(), labels[missed].tolist(),
+                                              predicted[missed].tolist()))
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
           f"images ({report['test_acc']:.2f}% right)")
     print("digit        " + "".join(f"{d:>6}" for d in range(10)))
@@ -216,8 +202,6 @@ def report_errors(model, data, max_batches, whose, picture):
 # ==============================================================================================
 # The figures: a seed's outcome, the budget's verdict, and a step's figures over its seeds (the
 # run's summary, and a row of compare.py's table).
-
-
 def outcome(epochs):
     """Best test accuracy and its epoch, final accuracy, first epoch at or above the target."""
     best = max(epochs, key=lambda e: e["test_acc"])
@@ -259,14 +243,13 @@ def figures_over_seeds(runs):
 
 def compact(seeds):
     """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
-    parts, i = [], 0
-    while i < len(seeds):
-        j = i
-        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
-            j += 1
-        parts.append(f"{seeds[i]}-{seeds[j]}" if j > i + 1 else " ".join(map(str, seeds[i:j + 1])))
-        i = j + 1
-    return " ".join(parts)
+    runs = []
+    for seed in seeds:
+        if runs and seed == runs[-1][-1] + 1:
+            runs[-1].append(seed)
+        else:
+            runs.append([seed])
+    return " ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else " ".join(map(str, r)) for r in runs)
 
 
 def print_epoch(e, epochs):
@@ -300,8 +283,6 @@ def print_figures(f):
 
 # ==============================================================================================
 # Files a run writes, each replaced atomically; an earlier run's files are kept, never replaced.
-
-
 def replace_atomically(path, write, mode="w"):
     """Write to a temporary file in the same folder, then rename: readers never see half a file.
     The file gets the mode the user's umask gives a new file (644 under umask 022)."""
@@ -333,8 +314,6 @@ def save_weights(path, step, model, hp, record, data):
 
 def save_samples(images, hp, path):
     """The first 64 training images as the network sees them (augmented, if the step augments)."""
-    from torchvision.utils import save_image
-
     samples = images[:64]
     if hp["rotation"] or hp["translate"]:
         samples = augment(samples, hp["rotation"], hp["translate"],
@@ -366,8 +345,6 @@ def keep_earlier_run(stem, earlier):
 
 # ==============================================================================================
 # Flags, and what a results file records of the machine and the code.
-
-
 class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit code 2 (argparse's code), no usage dump
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -414,8 +391,7 @@ def seed_range(text):
 
 
 def pick_device(name):
-    """auto: the accelerator torch finds (CUDA, MPS, ...), else the CPU; or a device that is
-    here."""
+    """auto: the accelerator torch finds (CUDA, MPS, ...), else the CPU; or a device here."""
     here = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
     if name == "auto":
         return here or torch.device("cpu")
@@ -456,14 +432,12 @@ def parse_args(step, hparams, argv):
         parser.error(f"argument --device: {e}")
     kind = "-eval" if args.eval else "-dry-run" if args.dry_run else ""
     args.out = args.out or os.path.join("runs", f"{step}{kind}.json")
-    if os.path.isdir(args.out):
-        parser.error(f"argument --out: {args.out} is a folder; name the results file, e.g. "
-                     f"{os.path.join(args.out, step + '.json')}")
     earlier = None
     if os.path.exists(args.out) and not args.eval:  # kept by main, unless it is no run at all
         earlier = read_results(args.out)
         if earlier is None:
-            parser.error(f"argument --out: {args.out} exists and is not a results file")
+            parser.error(f"argument --out: {args.out} exists and is not a results file"
+                         + " but a folder" * os.path.isdir(args.out))
     try:  # fail now, not after an hour of training
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
@@ -482,8 +456,7 @@ def machine(device):
         return {"device_name": torch.cuda.get_device_name(device)}
     try:  # model names can be as vague as "AMD EPYC": the family and model tell them apart
         with open("/proc/cpuinfo") as f:
-            info = dict(line.split(":", 1) for line in f if ":" in line)
-        info = {key.strip(): value.strip() for key, value in info.items()}
+            info = dict(map(str.strip, line.split(":", 1)) for line in f if ":" in line)
         model = f"{info['model name']} (family {info['cpu family']}, model {info['model']})"
     except (OSError, KeyError):
         model = platform.processor() or platform.machine()
@@ -493,33 +466,22 @@ def machine(device):
 
 
 def code_version():
-    """The project's git commit, marked dirty if its tree had changes; None when the project is not
-    itself the top of a git checkout (a copy inside another repository records nothing)."""
+    """The project's git commit, "-dirty" if its tree had changes; None unless the project is the
+    top of its own git checkout (a copy inside another repository records nothing)."""
     here = os.path.dirname(os.path.abspath(__file__))
-
-    def git(*args):
-        done = subprocess.run(["git", *args], capture_output=True, text=True, cwd=here)
-        return done.stdout.strip() if done.returncode == 0 else None
+    commands = ("rev-parse --show-toplevel", "rev-parse HEAD", "status --porcelain -uno")
     try:
-        top = git("rev-parse", "--show-toplevel")
-        if top is None or os.path.realpath(top) != os.path.realpath(here):
-            return None
-        commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-        return commit and commit + ("-dirty" if dirty else "")
-    except OSError:
+        top, commit, dirty = [subprocess.run(["git", "-C", here, *c.split()], capture_output=True,
+                                             text=True).stdout.strip() for c in commands]
+    except OSError:  # no git
         return None
-
-
-def stop_like_ctrl_c(signum, frame):
-    """`kill` stops a run as Ctrl-C does, keeping what finished (a background job ignores it)."""
-    raise KeyboardInterrupt
+    if not top or os.path.realpath(top) != os.path.realpath(here):
+        return None
+    return commit + ("-dirty" if dirty else "")
 
 
 # ==============================================================================================
 # The runner.
-
-
 def fail(step, message, code=2):
     print(f"{step}.py: error: {message}", file=sys.stderr)
     sys.exit(code)
@@ -535,7 +497,7 @@ def main(step_file, make_net, hparams, argv=None):
     if device.type == "cuda":  # same seed, same device, same numbers
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     max_batches = DRY_RUN_BATCHES if args.dry_run else None
-    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops a run as Ctrl-C
     model = make_net(hp).to(device)
     if args.eval:
         try:  # not a file, not weights, another step's or another shape: one line each

