@@ -362,19 +362,6 @@ HPARAM_RULES = {
 OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
 
 
-def number(kind, ok, wanted):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {'a whole number' if kind is int else 'a number'}, got {text!r}")
-        if not (math.isfinite(value) and ok(value)):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
-        return value
-    return parse
-
-
 def seed_range(text):
     """A seed (`7`) or an inclusive range (`1-100`), each seed in 0 ... 2**64 - 1, as a list."""
     match = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
@@ -408,12 +395,12 @@ def pick_device(name):
 def parse_args(step, hparams, argv):
     """The flags, the hyperparameters they give, and the earlier results file at --out, if any."""
     parser = ArgumentParser(prog=f"{step}.py", description=f"Train MNIST {step}.")
-    for key, default in hparams.items():  # every scalar hyperparameter is a flag
-        if isinstance(default, (int, float)) and not isinstance(default, bool):
-            kind, ok, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
-            parser.add_argument("--" + key.replace("_", "-"), type=number(kind, ok, wanted),
-                                default=default, metavar="N" if kind is int else "X",
-                                help=f"{key.replace('_', ' ')}, {wanted} (default: {default})")
+    flags = {key: "--" + key.replace("_", "-") for key, default in hparams.items()
+             if isinstance(default, (int, float)) and not isinstance(default, bool)}
+    for key, flag in flags.items():  # every scalar hyperparameter is a flag
+        kind, _, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
+        parser.add_argument(flag, type=kind, default=hparams[key], metavar=kind.__name__.upper(),
+                            help=f"{key.replace('_', ' ')}, {wanted} (default: {hparams[key]})")
     parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+",
                         default=[[1]], metavar="S", help="seeds and ranges: 1 2 5-8 (default: 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
@@ -423,6 +410,11 @@ def parse_args(step, hparams, argv):
     parser.add_argument("--dry-run", action="store_true", help="a few batches: check the plumbing")
     parser.add_argument("--eval", metavar="WEIGHTS", help="evaluate saved weights; train nothing")
     args = parser.parse_args(argv)
+    hp = {key: getattr(args, key, value) for key, value in hparams.items()}
+    for key, flag in flags.items():
+        _, ok, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
+        if not (math.isfinite(hp[key]) and ok(hp[key])):
+            parser.error(f"argument {flag}: must be {wanted}, got {hp[key]}")
     args.seeds = [seed for seeds in args.seeds for seed in seeds]
     if len(set(args.seeds)) != len(args.seeds):
         parser.error("argument --seed: each seed once")
@@ -446,7 +438,7 @@ def parse_args(step, hparams, argv):
     except OSError as e:
         parser.error(f"argument --out: cannot write to {os.path.dirname(args.out) or '.'}: "
                      f"{e.strerror}")
-    return args, {key: getattr(args, key, value) for key, value in hparams.items()}, earlier
+    return args, hp, earlier
 
 
 def machine(device):
