@@ -35,8 +35,11 @@ def raw_folder(data_dir):
 
 
 def file_digest(path, algorithm="md5"):
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, algorithm).hexdigest()
+        for chunk in iter(lambda: f.read(1 << 20), b""):  # hashlib.file_digest needs Python 3.11
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def prepare_mnist(data_dir, log=print):
