@@ -461,13 +461,14 @@ def code_version():
     """The project's git commit, "-dirty" if its tree had changes; None unless the project is the
     top of its own git checkout (a copy inside another repository records nothing)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    commands = ("rev-parse --show-toplevel", "rev-parse HEAD", "status --porcelain -uno")
+    commands = ("rev-parse --show-toplevel", "rev-parse -q --verify HEAD",  # nothing if no commit
+                "status --porcelain -uno")
     try:
         top, commit, dirty = [subprocess.run(["git", "-C", here, *c.split()], capture_output=True,
                                              text=True).stdout.strip() for c in commands]
     except OSError:  # no git
         return None
-    if not top or os.path.realpath(top) != os.path.realpath(here):
+    if not (top and commit) or os.path.realpath(top) != os.path.realpath(here):
         return None
     return commit + ("-dirty" if dirty else "")
 
