@@ -5,6 +5,7 @@ A step file defines its network (`make_net(hp)`) and hyperparameters (`HPARAMS`)
 network gets wrong, the figures over seeds, the files a run writes, the flags, and `main`.
 """
 import argparse
+import fcntl
 import json
 import math
 import os
@@ -14,14 +15,13 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.datasets.mnist import read_image_file, read_label_file
-from torchvision.utils import save_image
 
 import pictures
 from mnist_files import DataError, prepare_mnist, raw_folder
@@ -156,8 +156,12 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
-                                weight_decay=hp["weight_decay"])
+    if hp.get("optimizer") == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=hp["lr"],
+                                     weight_decay=hp["weight_decay"])
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
+                                    weight_decay=hp["weight_decay"])
     batches = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
     scheduler = make_scheduler(optimizer, hp, batches)
     record, start = {"seed": seed, "epochs": []}, time.time()
@@ -211,8 +215,15 @@ def outcome(epochs):
             "best_train_acc": max(e["train_acc"] for e in epochs)}
 
 
-def verdict(parameters, record):
-    """Plain words against the budget: < 10,000 parameters and 99.4% within 15 epochs."""
+def verdict(parameters, record, epochs):
+    """Plain words against the budget: < 10,000 parameters and 99.4% within 15 epochs; a run given
+    fewer epochs says only what it reached in them."""
+    if epochs < MAX_EPOCHS:
+        first = record["first_epoch_at_target"]
+        return (f"reached {TARGET_ACCURACY}% at epoch {first}" if first else
+                f"{TARGET_ACCURACY}% not reached") + (f" in {epochs} epoch{'s' * (epochs > 1)} (no "
+                                                      f"verdict: the budget is judged on "
+                                                      f"{MAX_EPOCHS})")
     reasons = []
     if parameters >= MAX_PARAMETERS:
         reasons.append(f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}")
@@ -289,7 +300,7 @@ def replace_atomically(path, write, mode="w"):
     folder, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{name}")
     try:
-        with open(tmp, mode) as f:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -312,14 +323,17 @@ def save_weights(path, step, model, hp, record, data):
     replace_atomically(path, lambda f: torch.save(checkpoint, f), mode="wb")
 
 
-def save_samples(images, hp, path):
-    """The first 64 training images as the network sees them (augmented, if the step augments)."""
-    samples = images[:64]
+def save_samples(step, data, hp, path):
+    """The first 64 training images as the network sees them (augmented, if the step augments),
+    each with its label, and a title that says so."""
+    images, labels = (t[:64] for t in data["train"])
+    how = "as they are"
     if hp["rotation"] or hp["translate"]:
-        samples = augment(samples, hp["rotation"], hp["translate"],
-                          torch.Generator(device=images.device).manual_seed(0))
-    replace_atomically(path, lambda f: save_image(samples.cpu(), f, format="png", nrow=8),
-                       mode="wb")
+        images = augment(images, hp["rotation"], hp["translate"],
+                         torch.Generator(device=images.device).manual_seed(0))
+        how = f"rotated ±{hp['rotation']:g}°, shifted ±{hp['translate']:g} px"
+    write_text(path, pictures.digits_svg(f"{step}'s first 64 training images: {how}",
+                                         images.cpu(), [str(v) for v in labels.tolist()], 8))
 
 
 def read_results(path):
@@ -332,15 +346,73 @@ def read_results(path):
         return None
 
 
-def keep_earlier_run(stem, earlier):
-    """Move an earlier run's files from <stem>... to <stem>.N... (the first N free); returns the
-    name its results file now has."""
-    n = next(n for n in range(1, 10**6) if not os.path.exists(f"{stem}.{n}.json"))
-    for suffix in [".json", "-curves.svg", "-samples.png", "-mistakes.svg"] + [
-            f"-seed{r['seed']}.pt" for r in earlier["runs"]]:
-        if os.path.exists(stem + suffix):
-            os.replace(stem + suffix, f"{stem}.{n}{suffix}")
-    return f"{stem}.{n}.json"
+def lock(path):
+    """Hold path's lock, the file .<name>.lock beside it, until release(): (lock path, its file
+    descriptor), or None while another live process holds it. The kernel lets go of a lock when
+    its process dies, so a killed run blocks nothing."""
+    folder, name = os.path.split(os.path.abspath(path))
+    lock_path = os.path.join(folder, f".{name}.lock")
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:  # the file we locked may be one its last holder removed as we opened it
+            if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"process {os.getpid()} ({' '.join(sys.argv) or 'python'})".encode())
+    return lock_path, fd
+
+
+def release(held):
+    if held:
+        os.unlink(held[0])
+        os.close(held[1])
+
+
+def holder(path):
+    """Who holds path's lock, in words."""
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        with open(os.path.join(folder, f".{name}.lock")) as f:
+            return f.read().strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+RUN_FILES = (".json", "-curves.svg", "-mistakes.svg", "-samples.svg")
+
+
+def claim_results_file(out, seeds, replaceable=lambda earlier: False):
+    """The results file a run writes, locked for as long as it runs: out itself if no file of
+    that name is there (or what is there is replaceable), else the first free <stem>.N.json, so
+    that no run writes over or moves another's files. ValueError if a live run holds out, or out
+    is a file but not a run's."""
+    stem = os.path.splitext(out)[0]
+    for n in range(10**6):
+        path = out if n == 0 else f"{stem}.{n}.json"
+        held = lock(path)
+        if held is None and n == 0:
+            raise ValueError(f"{out} is being written by {holder(out)}; wait for it to end or "
+                             f"give another --out")
+        if held is None:
+            continue
+        earlier = read_results(path)
+        if n == 0 and os.path.exists(path) and earlier is None:
+            release(held)
+            raise ValueError(f"{out} exists and is not a results file"
+                             + " but a folder" * os.path.isdir(out))
+        base = os.path.splitext(path)[0]
+        files = [base + suffix for suffix in RUN_FILES] + [f"{base}-seed{s}.pt" for s in seeds]
+        if not any(map(os.path.exists, files)) or (earlier and replaceable(earlier)):
+            return path, held
+        release(held)
 
 
 # ==============================================================================================
@@ -360,6 +432,7 @@ HPARAM_RULES = {
     "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
 }
 OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
+HPARAM_UNITS = {"rotation": "degrees", "translate": "pixels"}
 
 
 def seed_range(text):
@@ -393,22 +466,28 @@ def pick_device(name):
 
 
 def parse_args(step, hparams, argv):
-    """The flags, the hyperparameters they give, and the earlier results file at --out, if any."""
+    """The flags, the hyperparameters they give and those they override; args.out is the results
+    file the run claimed (its lock in args.lock; for --eval, the evaluation's own file)."""
     parser = ArgumentParser(prog=f"{step}.py", description=f"Train MNIST {step}.")
     flags = {key: "--" + key.replace("_", "-") for key, default in hparams.items()
              if isinstance(default, (int, float)) and not isinstance(default, bool)}
     for key, flag in flags.items():  # every scalar hyperparameter is a flag
         kind, _, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
+        unit = f" in {HPARAM_UNITS[key]}" if key in HPARAM_UNITS else ""
         parser.add_argument(flag, type=kind, default=hparams[key], metavar=kind.__name__.upper(),
-                            help=f"{key.replace('_', ' ')}, {wanted} (default: {hparams[key]})")
+                            help=f"{key.replace('_', ' ')}{unit}, {wanted} (default: "
+                                 f"{hparams[key]})")
     parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+",
                         default=[[1]], metavar="S", help="seeds and ranges: 1 2 5-8 (default: 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--data-dir", default="data", metavar="DIR", help="where MNIST lives")
-    parser.add_argument("--out", metavar="FILE", help=f"results file (default: runs/{step}.json)")
+    parser.add_argument("--data-dir", default="data", metavar="DIR",
+                        help="where MNIST lives (default: data)")
+    parser.add_argument("--out", metavar="FILE", help=f"results file (default: runs/{step}.json, "
+                        "or runs/<step>-<overrides>.json; taken: the first free <stem>.N.json)")
     parser.add_argument("--save-model", action="store_true", help="also save the weights")
     parser.add_argument("--dry-run", action="store_true", help="a few batches: check the plumbing")
-    parser.add_argument("--eval", metavar="WEIGHTS", help="evaluate saved weights; train nothing")
+    parser.add_argument("--eval", metavar="WEIGHTS", help="evaluate saved weights; train nothing; "
+                        "written to <out stem>-eval.json and -eval-mistakes.svg")
     args = parser.parse_args(argv)
     hp = {key: getattr(args, key, value) for key, value in hparams.items()}
     for key, flag in flags.items():
@@ -422,23 +501,31 @@ def parse_args(step, hparams, argv):
         args.device = pick_device(args.device)
     except ValueError as e:
         parser.error(f"argument --device: {e}")
-    kind = "-eval" if args.eval else "-dry-run" if args.dry_run else ""
-    args.out = args.out or os.path.join("runs", f"{step}{kind}.json")
-    earlier = None
-    if os.path.exists(args.out) and not args.eval:  # kept by main, unless it is no run at all
-        earlier = read_results(args.out)
-        if earlier is None:
-            parser.error(f"argument --out: {args.out} exists and is not a results file"
-                         + " but a folder" * os.path.isdir(args.out))
-    try:  # fail now, not after an hour of training
-        folder = os.path.dirname(os.path.abspath(args.out))
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
+    overrides = {k: v for k, v in hp.items() if v != hparams[k]}
+    # a variant's file says what it varied, so that it never displaces the step's own run
+    args.out = args.out or os.path.join("runs", step + "".join(
+        f"-{k.replace('_', '-')}{v:g}" for k, v in overrides.items()) + "-dry-run" * args.dry_run
+        + ".json")
+    parent = os.path.dirname(args.out)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        parser.error(f"argument --out: {parent} is a file, not a folder")
+    if args.eval:
+        args.out = os.path.splitext(args.out)[0] + "-eval.json"
+    args.asked = args.out
+    try:  # claim the file now, not after an hour of training
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        # a dry run replaces an earlier dry run, never a real run
+        args.out, args.lock = claim_results_file(
+            args.out, [] if args.eval else args.seeds,
+            lambda earlier: args.dry_run and not args.eval and earlier.get("dry_run"))
+    except ValueError as e:
+        parser.error(f"argument --out: {e}")
     except OSError as e:
         parser.error(f"argument --out: cannot write to {os.path.dirname(args.out) or '.'}: "
                      f"{e.strerror}")
-    return args, hp, earlier
+    return args, hp, overrides
 
 
 def machine(device):
@@ -480,96 +567,133 @@ def fail(step, message, code=2):
     sys.exit(code)
 
 
+def load_weights(path, step, model, device):
+    """The checkpoint --save-model wrote at path, loaded into model; anything else is a
+    ValueError that says, in our words, what the file is not."""
+    if not os.path.isfile(path):
+        raise ValueError("a folder, not a file" if os.path.isdir(path) else "no such file")
+    try:
+        with warnings.catch_warnings():  # torch's warnings and advice are not for this user
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception:
+        raise ValueError("not a PyTorch weights file")
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict)):
+        raise ValueError("a PyTorch file, but not weights saved by --save-model")
+    if checkpoint.get("step", step) != step:
+        raise ValueError(f"{checkpoint['step']}'s weights, not {step}'s")
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError:
+        raise ValueError(f"weights of another network than {step}'s (other layers or shapes)")
+    return checkpoint
+
+
 def main(step_file, make_net, hparams, argv=None):
     """Parse the flags; train each seed (or evaluate saved weights); print what the network gets
-    wrong and the figures over seeds; save the results file and the pictures."""
+    wrong and the figures over seeds; save the results file and the pictures. Ctrl-C or `kill`
+    at any moment: exit 130, one line, and a results file that says what finished."""
     argv = sys.argv[1:] if argv is None else list(argv)
     step = os.path.splitext(os.path.basename(step_file))[0]
-    args, hp, earlier = parse_args(step, hparams, argv)
-    device, stem = args.device, os.path.splitext(args.out)[0]
-    if device.type == "cuda":  # same seed, same device, same numbers
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    max_batches = DRY_RUN_BATCHES if args.dry_run else None
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops a run as Ctrl-C
-    model = make_net(hp).to(device)
-    if args.eval:
-        try:  # not a file, not weights, another step's or another shape: one line each
-            checkpoint = torch.load(args.eval, map_location=device, weights_only=True)
-            if checkpoint.get("step", step) != step:
-                raise ValueError(f"they are {checkpoint['step']}'s")
-            model.load_state_dict(checkpoint["model"])
-        except Exception as e:
-            fail(step, f"argument --eval: {args.eval} holds no weights of {step}'s network: "
-                       f"{(str(e).strip().splitlines() or [type(e).__name__])[0]}")
-        whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
-    try:
-        data, source = load_mnist(args.data_dir, device)
-    except DataError as e:
-        fail(step, e, code=1)
-    except KeyboardInterrupt:
-        fail(step, "interrupted while loading MNIST; nothing was written", code=130)
-    rows, parameters = summarize(model, device)
-    print(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
-    for i, (name, shape, params, rf) in enumerate(rows, 1):
-        print(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
-    print(f"total parameters: {parameters:,}")
-    if args.eval:
-        return report_errors(model, data, max_batches, whose, stem + "-mistakes.svg")
-
-    overrides = {k: v for k, v in hp.items() if v != hparams[k]}
-    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; "
-          f"device {device}" + (f"; overrides {overrides}" if overrides else "")
-          + "; DRY RUN" * args.dry_run)
-    if earlier and not earlier.get("dry_run"):
-        print(f"the earlier run in {args.out} is kept as {keep_earlier_run(stem, earlier)}")
-    save_samples(data["train"][0], hp, stem + "-samples.png")
-    results = {
-        "step": step, "status": "running", "command": " ".join([f"{step}.py"] + argv),
-        "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run, "seeds": args.seeds,
-        "parameters": parameters,
-        "layers": [str(m) for m in model.modules() if not list(m.children())],
-        "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r))
-                         for r in rows],
-        "device": str(device), **machine(device), "torch": torch.__version__,
-        "code": code_version(), "data": {"source": source, **data["stats"]},
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {device} "
-             f"({results['device_name']})" + (", dry run" if args.dry_run else ""))
+    args, hp, overrides = parse_args(step, hparams, argv)
+    if args.out != args.asked:
+        print(f"{args.asked} holds an earlier run, kept as it is; this one writes {args.out}")
+    device, stem = args.device, os.path.splitext(args.out)[0]
+    results, finished, written = {"runs": []}, [], []
 
     def save(runs, **fields):
-        results.update(fields, runs=runs)
+        results.update(fields, runs=runs, seeds_finished=[r["seed"] for r in finished])
         replace_atomically(args.out, lambda f: json.dump(results, f, indent=2))
         write_text(stem + "-curves.svg", pictures.curves_svg(title, runs, hp["epochs"]))
 
-    finished = []
     try:
+        if device.type == "cuda":  # same seed, same device, same numbers
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        max_batches = DRY_RUN_BATCHES if args.dry_run else None
+        model = make_net(hp).to(device)
+        if args.eval:
+            try:
+                checkpoint = load_weights(args.eval, step, model, device)
+            except ValueError as e:
+                fail(step, f"argument --eval: {args.eval}: {e}")
+            whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
+        try:
+            data, source = load_mnist(args.data_dir, device)
+        except DataError as e:
+            fail(step, e, code=1)
+        rows, parameters = summarize(model, device)
+        print(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
+        for i, (name, shape, params, rf) in enumerate(rows, 1):
+            print(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
+        print(f"total parameters: {parameters:,}")
+        about = {"device": str(device), **machine(device), "torch": torch.__version__,
+                 "code": code_version()}
+        if args.eval:  # a file of its own: never another run's or an earlier evaluation's
+            written.append(stem + "-mistakes.svg")
+            report = report_errors(model, data, max_batches, whose, written[-1])
+            evaluation = {"step": step, "eval": args.eval, "runs": [], **about, "errors": report,
+                          **{k: checkpoint.get(k) for k in ("seed", "epoch", "test_acc")}}
+            replace_atomically(args.out, lambda f: json.dump(evaluation, f, indent=2))
+            print(f"evaluation: {args.out}")
+            return report
+
+        print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
+              f"{compact(args.seeds)}; device {device}"
+              + (f"; overrides {overrides}" if overrides else "") + "; DRY RUN" * args.dry_run)
+        written.append(stem + "-samples.svg")
+        save_samples(step, data, hp, written[-1])
+        results.update({
+            "step": step, "status": "running", "command": " ".join([f"{step}.py"] + argv),
+            "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run,
+            "seeds": args.seeds, "parameters": parameters,
+            "layers": [str(m) for m in model.modules() if not list(m.children())],
+            "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r))
+                             for r in rows],
+            **about, "data": {"source": source, **data["stats"]},
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {device} "
+                 f"({results['device_name']})" + (", dry run" if args.dry_run else ""))
         for seed in args.seeds:
             if len(args.seeds) > 1:
                 print(f"--- seed {seed}")
             for record, model in train_seed(seed, make_net, hp, data, device, max_batches):
                 print_epoch(record["epochs"][-1], hp["epochs"])
-                if not args.dry_run:  # a dry run checks the plumbing: no verdict on the budget
-                    record["verdict"] = verdict(parameters, record)
+                # a verdict once the seed has had its epochs; none for a check of the plumbing
+                if not args.dry_run and len(record["epochs"]) == hp["epochs"]:
+                    record["verdict"] = verdict(parameters, record, hp["epochs"])
                 save(finished + [record])
                 if args.save_model:  # the latest weights, replaced like the results
                     save_weights(f"{stem}-seed{seed}.pt", step, model, hp, record, data)
             finished.append(record)
             print_seed(record)
+
+        report = report_errors(model, data, max_batches, f"{step} seed {seed}'s final model",
+                               stem + "-mistakes.svg")
+        results.update(errors=dict(seed=seed, **report), across_seeds=figures_over_seeds(finished))
+        if len(finished) > 1:
+            print_figures(results["across_seeds"])
+        if args.dry_run:
+            print("dry run: a check of the plumbing, no verdict on the budget")
+        save(finished, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        print(f"results: {args.out}; curves: {stem}-curves.svg; samples: {stem}-samples.svg"
+              + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
+        return results
     except KeyboardInterrupt:
-        if not results.get("runs"):
-            fail(step, f"interrupted before anything finished; {args.out} not written", code=130)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the save short
+        if results.get("status") == "complete":
+            fail(step, f"interrupted after the run had finished; it is all in {args.out}", 130)
+        if not results["runs"]:
+            for path in filter(os.path.exists, written):
+                os.remove(path)
+            fail(step, "interrupted before anything finished; nothing was written", code=130)
+        if len(finished) == len(args.seeds):
+            save(finished, status="interrupted", across_seeds=figures_over_seeds(finished))
+            fail(step, "interrupted after every seed had finished" + (
+                "" if "errors" in results else " (what the network gets wrong: not reported)")
+                + f"; every seed is in {args.out}", code=130)
         save(results["runs"], status="interrupted")
         fail(step, f"interrupted; what finished so far is in {args.out}", code=130)
-
-    report = report_errors(model, data, max_batches, f"{step} seed {seed}'s final model",
-                           stem + "-mistakes.svg")
-    results.update(errors=dict(seed=seed, **report), across_seeds=figures_over_seeds(finished))
-    if len(finished) > 1:
-        print_figures(results["across_seeds"])
-    if args.dry_run:
-        print("dry run: a check of the plumbing, no verdict on the budget")
-    save(finished, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    print(f"results: {args.out}; curves: {stem}-curves.svg"
-          + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
-    return results
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        release(args.lock)

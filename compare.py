@@ -20,6 +20,9 @@ def load_rows(paths):
     and notes on the seeds left out: those that stopped short of their step's epochs."""
     rows, notes = {}, []
     for path in paths:
+        if not os.path.isfile(path):
+            raise ValueError(f"{path}: " + ("a folder, not a results file" if os.path.isdir(path)
+                                            else "no such file"))
         results = common.read_results(path)
         try:
             epochs = results["hyperparameters"]["epochs"]
@@ -55,19 +58,29 @@ def load_rows(paths):
 
 def table(rows, notes):
     """The rows as a Markdown table, with the seeds, machines and code beneath it. A row pooled
-    from several machines gives no s/epoch: their seconds are not one machine's."""
+    from several machines gives no s/epoch: their seconds are not one machine's; rows from
+    different machines name theirs in a column, so that no two machines' seconds stand
+    unmarked side by side."""
     target = common.TARGET_ACCURACY
+    machines = {name: "; ".join(sorted(row["machines"])) for name, row in rows.items()}
+    letters = {m: chr(ord("A") + i) for i, m in enumerate(dict.fromkeys(machines.values()))}
+    several = len(letters) > 1
     lines = [f"| step | params | final, mean ± sd | min | max | reached {target}% | held, last "
-             f"{common.LAST_EPOCHS} epochs | s/epoch |", "| --- " + "| ---: " * 7 + "|"]
+             f"{common.LAST_EPOCHS} epochs | s/epoch |" + " machine |" * several,
+             "| --- " + "| ---: " * 7 + "| --- " * several + "|"]
     for name, row in rows.items():
         f, n = common.figures_over_seeds(row["runs"]), len(row["runs"])
         final = f["final_test_acc"]
         seconds = f"{f['seconds_per_epoch']:.1f}" if len(row["machines"]) == 1 else "mixed"
+        sd = f" ± {final['std']:.3f}" if n > 1 else ""  # one seed has no spread
         lines.append(f"| {name} | {', '.join(f'{p:,}' for p in sorted(row['parameters']))} | "
-                     f"{final['mean']:.3f}% ± {final['std']:.3f} | {final['min']:.2f}% | "
+                     f"{final['mean']:.3f}%{sd} | {final['min']:.2f}% | "
                      f"{final['max']:.2f}% | {f['seeds_reaching_target']}/{n} | "
-                     f"{f['seeds_holding_target_last_epochs']}/{n} | {seconds} |")
+                     f"{f['seeds_holding_target_last_epochs']}/{n} | {seconds} |"
+                     + f" {letters[machines[name]]} |" * several)
     lines.append("")
+    if several:
+        lines += [f"machine {letter}: {m}" for m, letter in letters.items()] + [""]
     for name, row in rows.items():
         mixed = "mixed machines: " * (len(row["machines"]) > 1)
         seeds = common.compact(sorted(r["seed"] for r in row["runs"]))
@@ -78,12 +91,32 @@ def table(rows, notes):
     return "\n".join(lines + notes) + "\n"
 
 
+def check_picture_path(parser, path):
+    """--out must be an .svg, and new or a picture compare.py drew."""
+    if not path.endswith(".svg"):
+        parser.error(f"argument --out: {path} does not end in .svg: --out is the picture")
+    if os.path.isdir(path):
+        parser.error(f"argument --out: {path} is a folder")
+    if os.path.exists(path):
+        try:
+            with open(path, errors="replace") as f:
+                drawn = pictures.COMPARISON_MARK in f.read(4096)
+        except OSError as e:
+            parser.error(f"argument --out: cannot read {path}: {e.strerror}")
+        if not drawn:
+            parser.error(f"argument --out: {path} exists and is not a picture compare.py drew; "
+                         "left as it is")
+
+
 def main(argv=None):
     parser = common.ArgumentParser(prog="compare.py", description="Put steps side by side: a "
                                    "Markdown table and one picture from results files.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
-    parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file")
+    parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file "
+                        "(new, or one compare.py drew)")
     args = parser.parse_args(argv)
+    if args.out:  # a picture only: never a results file, a step file or any other file
+        check_picture_path(parser, args.out)
     try:
         rows, notes = load_rows(args.files)
     except ValueError as e:

@@ -42,6 +42,13 @@ def file_digest(path, algorithm="md5"):
     return digest.hexdigest()
 
 
+def readable_digest(path):
+    try:
+        return file_digest(path)
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror}")
+
+
 def prepare_mnist(data_dir, log=print):
     """Make <data_dir>/MNIST/raw/ hold the four canonical files; return the source used. A file
     with the wrong MD5 is reported and replaced; new files are fetched into a temporary folder
@@ -52,7 +59,9 @@ def prepare_mnist(data_dir, log=print):
         path = os.path.join(raw, name)
         if not os.path.exists(path):
             missing.append(name)
-        elif file_digest(path) != md5:
+        elif not os.path.isfile(path):  # never replaced: it is not ours to remove
+            raise DataError(f"{path} is a folder, not the MNIST file; move it away and run again")
+        elif readable_digest(path) != md5:
             log(f"data: {path} is corrupt or truncated (MD5 mismatch); replacing it")
             missing.append(name)
     if not missing:

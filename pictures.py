@@ -32,7 +32,8 @@ def svg_document(width, height, title, body):
         *body, "</svg>"]) + "\n"
 
 
-def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=None, target=True):
+def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=None, target=True,
+              target_label=True):
     """A panel's frame: border, y grid and ticks, epoch ticks, both axis labels, the target line
     (labelled outside the frame, clear of the lines) and, if named, a clip path for its lines."""
     left, top, w, h = box
@@ -50,9 +51,10 @@ def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=Non
     out.append(f'<text transform="translate({left - 44},{top + h / 2}) rotate(-90)" '
                f'text-anchor="middle">{escape(y_label)}</text>')
     y = y_of(common.TARGET_ACCURACY)
-    return out + [f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d62728" '
-                  f'stroke-dasharray="6 3"/>', f'<text x="{left + w + 3}" y="{y + 4:.1f}" '
-                  f'fill="#d62728">{common.TARGET_ACCURACY}%</text>'] * target
+    return out + ([f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" '
+                   f'stroke="#d62728" stroke-dasharray="6 3"/>'] + [
+        f'<text x="{left + w + 3}" y="{y + 4:.1f}" fill="#d62728">{common.TARGET_ACCURACY}%</text>'
+    ] * target_label) * target
 
 
 def svg_polyline(points, colour, title, clip, extra=""):
@@ -124,15 +126,13 @@ def curves_svg(title, records, epochs):
     return svg_document(width, height, title, body)
 
 
-def mistakes_svg(title, images, labels, predicted, most=100, columns=10):
-    """The first `most` missed digits as the network saw them, each with its true and predicted
-    digit; every image a small PNG inside the SVG."""
+def digits_svg(title, images, captions, columns=10):
+    """Digits in a grid, each with its caption beneath; every image a small PNG inside the SVG."""
     cell, text_h, pad = 56, 16, 8
-    shown = min(len(labels), most)
-    rows = math.ceil(shown / columns) or 1
+    rows = math.ceil(len(captions) / columns) or 1
     width, height = pad + columns * (cell + pad), 30 + rows * (cell + text_h + pad)
     body = []
-    for k in range(shown):
+    for k, caption in enumerate(captions):
         png = io.BytesIO()
         save_image(images[k], png, format="png")
         x, y = pad + (k % columns) * (cell + pad), 30 + (k // columns) * (cell + text_h + pad)
@@ -140,10 +140,20 @@ def mistakes_svg(title, images, labels, predicted, most=100, columns=10):
                     f'style="image-rendering: pixelated" href="data:image/png;base64,'
                     f'{base64.b64encode(png.getvalue()).decode()}"/>')
         body.append(f'<text x="{x + cell / 2}" y="{y + cell + 13}" text-anchor="middle">'
-                    f'{labels[k]} as {predicted[k]}</text>')
+                    f'{escape(caption)}</text>')
+    return svg_document(width, height, title, body)
+
+
+def mistakes_svg(title, images, labels, predicted, most=100):
+    """The first `most` missed digits as the network saw them, each with its true and predicted
+    digit."""
+    shown = min(len(labels), most)
     more = f" (the first {shown} shown)" if shown < len(labels) else ""
-    return svg_document(width, height, f"what {title} gets wrong: {len(labels)} digits, true as "
-                        f"predicted{more}", body)
+    return digits_svg(f"what {title} gets wrong: {len(labels)} digits, true as predicted{more}",
+                      images, [f"{labels[k]} as {predicted[k]}" for k in range(shown)])
+
+
+COMPARISON_MARK = "<desc>drawn by compare.py</desc>"  # what compare.py --out may replace
 
 
 def comparison_svg(rows):
@@ -166,8 +176,9 @@ def comparison_svg(rows):
     bottom, right = top + panel_h, left + left_w + gap
     y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
     x_of = lambda epoch: left + (epoch - 1) / max(epochs - 1, 1) * left_w  # noqa: E731
-    body = svg_panel((left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of,
-                     epochs, clip="plot")
+    body = [COMPARISON_MARK] + svg_panel(  # the target labelled once, right of the right panel
+        (left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of, epochs,
+        clip="plot", target_label=False)
     body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)")
     column = right_w / len(rows)
     for i, (label, runs) in enumerate(rows.items()):

@@ -76,6 +76,18 @@ def wait_for(condition, seconds=120):
     return condition()
 
 
+def contents(*paths):
+    """Every file at or under the paths, and its bytes."""
+    found = {}
+    for path in paths:
+        walk = os.walk(path) if os.path.isdir(path) else [("", [], [path])]
+        for folder, _, names in walk:
+            for name in names:
+                with open(os.path.join(folder, name), "rb") as f:
+                    found[os.path.join(folder, name)] = f.read()
+    return found
+
+
 def without_seconds(record):
     return [{k: v for k, v in e.items() if k != "seconds"} for e in record["epochs"]]
 
@@ -236,15 +248,21 @@ class RunTest(TempDir):
         self.assertEqual([checkpoint[k] for k in ("step", "seed", "epoch")], ["step5", 1, 2])
         self.assertEqual(checkpoint["test_acc"], r["final_test_acc"])
         self.assertEqual(sorted(os.listdir(self.path("sub"))),
-                         ["step5-curves.svg", "step5-mistakes.svg", "step5-samples.png",
+                         ["step5-curves.svg", "step5-mistakes.svg", "step5-samples.svg",
                           "step5-seed1.pt", "step5.json"])
+        self.assertEqual(results["seeds_finished"], [1])
 
-    def test_a_real_run_gives_the_verdict(self):
+    def test_a_real_run_gives_the_verdict_and_a_shorter_one_only_what_it_reached(self):
         with mock.patch.object(common, "train_seed", three_batches):
-            code, stdout, _ = run("--epochs", "1", "--out", self.path("r.json"))
+            code, stdout, _ = run("--out", self.path("r.json"))
+            self.assertEqual(code, 0)
+            self.assertIn("misses the budget: 99.4% not reached within 15 epochs", stdout)
+            self.assertIn("verdict", read_json(self.path("r.json"))["runs"][0])
+            code, stdout, _ = run("--epochs", "3", "--out", self.path("short.json"))
         self.assertEqual(code, 0)
-        self.assertIn("misses the budget: 99.4% not reached within 15 epochs", stdout)
-        self.assertIn("verdict", read_json(self.path("r.json"))["runs"][0])
+        self.assertNotIn("budget:", stdout)
+        self.assertIn("99.4% not reached in 3 epochs (no verdict: the budget is judged on 15)",
+                      stdout)
 
     def test_what_the_network_gets_wrong_is_printed_kept_and_drawn(self):
         out = self.path("r.json")
@@ -333,29 +351,33 @@ class RunTest(TempDir):
         self.addCleanup(os.chdir, HERE)
         step3 = importlib.import_module("step3")
         self.assertEqual(run("--dry-run", "--epochs", "1", step=step3)[0], 0)
-        self.assertEqual(sorted(os.listdir("runs")), [f"step3-dry-run{suffix}" for suffix in (
-            "-curves.svg", "-mistakes.svg", "-samples.png", ".json")])
+        self.assertEqual(sorted(os.listdir("runs")), [f"step3-epochs1-dry-run{suffix}" for suffix
+                                                      in ("-curves.svg", "-mistakes.svg",
+                                                          "-samples.svg", ".json")])
 
-    def test_a_rerun_keeps_the_earlier_run_and_an_interrupted_one_keeps_its_epochs(self):
-        out = self.path("r.json")
+    def test_a_rerun_writes_a_new_file_and_an_interrupted_one_keeps_its_epochs(self):
+        out, new = self.path("r.json"), self.path("r.1.json")
         with mock.patch.object(common, "train_seed", three_batches):
             self.assertEqual(run("--epochs", "1", "--save-model", "--out", out)[0], 0)
-        earlier = read_json(out)
+        earlier = contents(self.tmp)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(signal=sig.name):
                 process = start("--dry-run", "--epochs", "100000", "--out", out)
-                self.assertTrue(wait_for(lambda: (common.read_results(out) or {}).get("status")
+                self.assertTrue(wait_for(lambda: (common.read_results(new) or {}).get("status")
                                          == "running"))
                 process.send_signal(sig)
-                _, stderr = process.communicate(timeout=120)
+                stdout, stderr = process.communicate(timeout=120)
                 self.assertEqual(process.returncode, 130)
-                self.assertIn("interrupted", stderr)
-                self.assertNotIn("Traceback", stderr)
-                results = read_json(out)
+                self.assertIn(f"{out} holds an earlier run, kept as it is; this one writes {new}",
+                              stdout)
+                self.assertEqual(stderr, f"step5.py: error: interrupted; what finished so far is "
+                                         f"in {new}\n")
+                results = read_json(new)
                 self.assertEqual(results["status"], "interrupted")
+                self.assertEqual(results["seeds_finished"], [])
                 self.assertGreaterEqual(len(results["runs"][0]["epochs"]), 1)
-                self.assertEqual(read_json(self.path("r.1.json")), earlier)  # the complete run
-                self.assertTrue(os.path.exists(self.path("r.1-seed1.pt")))
+                now = contents(self.tmp)  # the earlier run's files, as they were
+                self.assertEqual({name: now[name] for name in earlier}, earlier)
                 self.assertFalse(os.path.exists(self.path("r.2.json")))  # a dry run is not kept
                 self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
 
@@ -368,7 +390,7 @@ class RunTest(TempDir):
                     self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
                 finally:
                     os.umask(previous)
-                for suffix in (".json", "-curves.svg", "-samples.png", "-mistakes.svg"):
+                for suffix in (".json", "-curves.svg", "-samples.svg", "-mistakes.svg"):
                     path = out.replace(".json", suffix)
                     self.assertEqual(os.stat(path).st_mode & 0o777, mode, path)
 
@@ -393,10 +415,14 @@ class EvalTest(TempDir):
         self.assertEqual(code, 0, stderr)
         self.assertIn(f"what {SHIPPED} (seed 1, epoch 15) gets wrong: 50 of 10,000 test images "
                       "(99.50% right)", stdout)
-        self.assertIn(f"mistakes: {self.path('e-mistakes.svg')}", stdout)
+        self.assertIn(f"mistakes: {self.path('e-eval-mistakes.svg')}", stdout)
+        self.assertIn(f"evaluation: {self.path('e-eval.json')}", stdout)
         self.assertIn("confusion matrix", stdout)
-        root = ET.parse(self.path("e-mistakes.svg")).getroot()
+        root = ET.parse(self.path("e-eval-mistakes.svg")).getroot()
         self.assertEqual(len(root.findall(f"{SVG}image")), 50)
+        evaluation = read_json(self.path("e-eval.json"))
+        self.assertEqual([evaluation[k] for k in ("eval", "seed", "epoch")], [SHIPPED, 1, 15])
+        self.assertEqual(evaluation["errors"]["mistakes"], 50)
         self.assertFalse(os.path.exists(out))  # an evaluation trains nothing and writes no run
 
     def test_weights_of_another_step_or_shape_or_none_are_refused_in_one_line(self):
@@ -414,10 +440,186 @@ class EvalTest(TempDir):
                 self.assertRegex(stderr, rf"^{step.__name__}\.py: error: argument --eval: .+\n$")
 
 
+class NothingLostTest(TempDir):
+    """No run writes over or moves another's files, and an interruption at any moment is one
+    line, exit 130, and a results file that says what finished."""
+
+    def listing(self):
+        return contents(self.tmp)
+
+    def test_a_second_run_on_a_held_file_stops_at_once_and_moves_nothing(self):
+        out = self.path("r.json")
+        self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+        before = self.listing()
+        held = common.lock(out)  # as a running run holds it
+        try:
+            code, stdout, stderr = run("--dry-run", "--epochs", "1", "--out", out)
+        finally:
+            common.release(held)
+        self.assertEqual((code, stdout), (2, ""))
+        self.assertEqual(stderr, f"step5.py: error: argument --out: {out} is being written by "
+                                 f"process {os.getpid()} ({' '.join(sys.argv)}); wait for it to "
+                                 f"end or give another --out\n")
+        self.assertEqual(self.listing(), before)
+
+    def test_a_run_whose_process_died_blocks_nothing(self):
+        out = self.path("r.json")
+        killed = subprocess.run([sys.executable, "-c", "import common, os, signal; "
+                                 f"common.lock({out!r}); os.kill(os.getpid(), signal.SIGKILL)"],
+                                cwd=HERE)
+        self.assertEqual(killed.returncode, -signal.SIGKILL)
+        self.assertTrue(os.path.exists(self.path(".r.json.lock")))  # left behind, but free
+        code, _, stderr = run("--dry-run", "--epochs", "1", "--out", out)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(read_json(out)["status"], "complete")
+        self.assertFalse(os.path.exists(self.path(".r.json.lock")))
+
+    def test_a_variant_gets_a_file_of_its_own_and_the_step_keeps_its_own(self):
+        os.chdir(self.tmp)
+        self.addCleanup(os.chdir, HERE)
+        with mock.patch.object(common, "train_seed", three_batches):
+            self.assertEqual(run()[0], 0)
+            before = self.listing()
+            code, stdout, _ = run("--rotation", "0", "--weight-decay", "0")
+        self.assertEqual(code, 0)
+        self.assertIn("results: runs/step5-weight-decay0-rotation0.json", stdout)
+        self.assertEqual(sorted(f for f in os.listdir("runs") if f.endswith(".json")),
+                         ["step5-weight-decay0-rotation0.json", "step5.json"])
+        self.assertEqual(read_json("runs/step5.json")["overrides"], {})
+        after = self.listing()
+        self.assertEqual({name: after[name] for name in before}, before)
+
+    def test_an_evaluation_writes_files_of_its_own_never_a_runs_or_an_earlier_one(self):
+        out = self.path("r.json")
+        self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+        for n, name in enumerate(("r-eval", "r-eval.1")):
+            before = self.listing()
+            code, stdout, stderr = run("--eval", SHIPPED, "--dry-run", "--out", out)
+            self.assertEqual(code, 0, stderr)
+            self.assertIn(f"evaluation: {self.path(name + '.json')}", stdout)
+            after = self.listing()
+            self.assertEqual(sorted(set(after) - set(before)),
+                             [self.path(f"{name}-mistakes.svg"), self.path(f"{name}.json")])
+            self.assertEqual({k: after[k] for k in before}, before)  # nothing else touched
+
+    def interrupt(self, where, *argv, after=0):
+        """Run step 5 in this process with Ctrl-C raised in `where` on its call number `after`."""
+        calls, real = [], getattr(common, where)
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) > after:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        with mock.patch.object(common, where, interrupted):
+            return run("--dry-run", "--epochs", "2", "--out", self.path("r.json"), *argv)
+
+    def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(self):
+        for where, argv, after in (("load_mnist", [], 0), ("summarize", [], 0),
+                                   ("save_samples", [], 0), ("train", [], 0), ("train", [], 1),
+                                   ("report_errors", [], 0), ("print_figures", ["--seeds", "1",
+                                                                                "2"], 0),
+                                   ("report_errors", ["--eval", SHIPPED], 0)):
+            with self.subTest(where=where, argv=argv, after=after):
+                code, _, stderr = self.interrupt(where, *argv, after=after)
+                self.assertEqual(code, 130)
+                self.assertRegex(stderr, r"^step5\.py: error: interrupted[^\n]*\n$")
+                self.assertEqual(signal.getsignal(signal.SIGINT), signal.default_int_handler)
+                for name in os.listdir(self.tmp):  # a run's file says it stopped short
+                    if name.endswith(".json"):
+                        self.assertEqual(read_json(self.path(name))["status"], "interrupted")
+                        os.remove(self.path(name))
+                self.assertFalse(any(name.startswith(".") for name in os.listdir(self.tmp)))
+
+    def test_before_anything_finished_nothing_is_left(self):
+        code, _, stderr = self.interrupt("train")
+        self.assertEqual(stderr, "step5.py: error: interrupted before anything finished; nothing "
+                                 "was written\n")
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_after_every_seed_finished_the_file_says_so(self):
+        code, _, stderr = self.interrupt("report_errors", "--seeds", "1", "2")
+        self.assertEqual(code, 130)
+        self.assertIn("after every seed had finished", stderr)
+        results = read_json(self.path("r.json"))
+        self.assertEqual(results["status"], "interrupted")
+        self.assertEqual(results["seeds_finished"], [1, 2])
+        self.assertEqual(results["across_seeds"]["seeds"], [1, 2])
+
+    def test_a_data_file_that_is_a_folder_is_one_line_and_exit_1(self):
+        raw = mnist_files.raw_folder(self.path("data"))
+        shutil.copytree(mnist_files.raw_folder(DATA), raw)
+        os.remove(os.path.join(raw, "t10k-labels-idx1-ubyte"))
+        os.mkdir(os.path.join(raw, "t10k-labels-idx1-ubyte"))
+        code, _, stderr = run("--out", self.path("r.json"), "--data-dir", self.path("data"))
+        self.assertEqual(code, 1)
+        self.assertRegex(stderr, r"^step5\.py: error: .*t10k-labels-idx1-ubyte is a folder, not "
+                                 r"the MNIST file; move it away and run again\n$")
+        self.assertTrue(os.path.isdir(os.path.join(raw, "t10k-labels-idx1-ubyte")))
+
+
+class MessagesTest(TempDir):
+    def test_eval_of_what_is_not_our_weights_says_what_it_is_not(self):
+        import pickle
+        files = {"random.pt": os.urandom(4096), "text.pt": b"hello\n"}
+        for name, content in files.items():
+            with open(self.path(name), "wb") as f:
+                f.write(content)
+        with open(self.path("pickle.pt"), "wb") as f:
+            pickle.dump({"a": 1}, f)
+        torch.save([1, 2], self.path("list.pt"))
+        torch.save({"model": step5.make_net(step5.HPARAMS).state_dict()}, self.path("old.pt"))
+        os.mkdir(self.path("folder.pt"))
+        step2 = importlib.import_module("step2")
+        for name, step, said in (("random.pt", step5, "not a PyTorch weights file"),
+                                 ("text.pt", step5, "not a PyTorch weights file"),
+                                 ("pickle.pt", step5, "not a PyTorch weights file"),
+                                 ("list.pt", step5, "a PyTorch file, but not weights saved by "
+                                                    "--save-model"),
+                                 ("old.pt", step2, "weights of another network than step2's "
+                                                   "(other layers or shapes)"),
+                                 ("folder.pt", step5, "a folder, not a file"),
+                                 ("none.pt", step5, "no such file")):
+            with self.subTest(name=name):
+                code, stdout, stderr = run("--eval", self.path(name), "--out",
+                                           self.path("e.json"), step=step)
+                self.assertEqual((code, stdout), (2, ""))
+                self.assertEqual(stderr, f"{step.__name__}.py: error: argument --eval: "
+                                         f"{self.path(name)}: {said}\n")
+
+    def test_out_under_a_file_says_it_is_a_file(self):
+        a_file = self.path("README.md")
+        open(a_file, "w").close()
+        code, _, stderr = run("--out", os.path.join(a_file, "r.json"))
+        self.assertEqual(code, 2)
+        self.assertEqual(stderr, f"step5.py: error: argument --out: {a_file} is a file, not a "
+                                 "folder\n")
+
+    def test_help_gives_units_and_defaults(self):
+        code, stdout, _ = run("--help")
+        self.assertEqual(code, 0)
+        flat = " ".join(stdout.split())
+        for text in ("rotation in degrees, at least 0 (default: 6)",
+                     "translate in pixels, at least 0 (default: 1)", "(default: data)"):
+            self.assertIn(text, flat)
+
+    def test_the_samples_picture_says_what_it_shows(self):
+        out = self.path("r.json")
+        self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+        root = ET.parse(self.path("r-samples.svg")).getroot()
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        self.assertEqual(texts[0], "step5's first 64 training images: rotated ±6°, shifted ±1 px")
+        self.assertEqual(len(root.findall(f"{SVG}image")), 64)
+        self.assertEqual(texts[1:5], ["5", "0", "4", "1"])  # MNIST's first training labels
+
+
 class SeedsTest(unittest.TestCase):
     def parse(self, *seeds):
         out = os.path.join(tempfile.gettempdir(), "no-such-run.json")
-        return common.parse_args("step5", step5.HPARAMS, ["--seeds", *seeds, "--out", out])[0].seeds
+        args = common.parse_args("step5", step5.HPARAMS, ["--seeds", *seeds, "--out", out])[0]
+        common.release(args.lock)
+        return args.seeds
 
     def test_lists_and_ranges(self):
         self.assertEqual(self.parse("1-100"), list(range(1, 101)))
@@ -516,6 +718,11 @@ class CompareTest(TempDir):
         texts = [t.text for t in root.iter(f"{SVG}text")]
         for text in ("80.00", "99.4%", "test accuracy (%)", "epoch", "1: stepA", "3: stepC"):
             self.assertIn(text, texts)
+        # the target is labelled once, right of the right panel, clear of its axis title
+        [label] = [t for t in root.iter(f"{SVG}text") if t.text == "99.4%"]
+        right_panel = max(root.findall(f"{SVG}rect[@fill='none']"), key=lambda r: float(r.get("x")))
+        self.assertGreater(float(label.get("x")),
+                           float(right_panel.get("x")) + float(right_panel.get("width")))
         # a legend swatch is drawn in its line's colour, at full strength
         [median_a] = [p for p in root.findall(f"{SVG}polyline[@class='median']")
                       if p.find(f"{SVG}title").text == "stepA: median"]
@@ -540,6 +747,40 @@ class CompareTest(TempDir):
                 code, stdout, stderr = self.compare(*argv)
                 self.assertEqual((code, stdout), (2, ""))
                 self.assertRegex(stderr, r"^compare\.py: error: .+\n$")
+
+    def test_out_writes_only_a_picture_it_drew(self):
+        step_file, picture = self.path("step5.py"), self.path("steps.svg")
+        shutil.copy(step5.__file__, step_file)
+        other_svg = self.path("other.svg")
+        shutil.copy(os.path.join(HERE, "results", "step5-curves.svg"), other_svg)
+        before = contents(step_file, self.files[0], other_svg)
+        for out in (step_file, self.files[0], other_svg, self.path("steps.png"), self.tmp):
+            with self.subTest(out=out):
+                code, stdout, stderr = self.compare(*self.files, "--out", out)
+                self.assertEqual((code, stdout), (2, ""))
+                self.assertRegex(stderr, r"^compare\.py: error: argument --out: .+\n$")
+        self.assertEqual(contents(*before), before)
+        self.assertEqual(self.compare(*self.files, "--out", picture)[0], 0)  # new
+        self.assertEqual(self.compare(self.files[0], "--out", picture)[0], 0)  # its own, again
+        self.assertEqual(len(ET.parse(picture).getroot().findall(f"{SVG}polygon[@class='band']")),
+                         1)
+
+    def test_a_missing_file_is_said_to_be_missing(self):
+        code, _, stderr = self.compare(self.path("nonexistent.json"))
+        self.assertEqual((code, stderr), (2, f"compare.py: error: {self.path('nonexistent.json')}: "
+                                              "no such file\n"))
+
+    def test_rows_from_two_machines_name_theirs_and_one_seed_has_no_spread(self):
+        other = results_file(self.path("o.json"), "stepO", {1: [99.0, 99.1, 99.2, 99.5]},
+                             seconds=9.0, device_name="another CPU")
+        code, table, _ = self.compare(self.files[0], other)
+        self.assertTrue(self.rows(table)[0].endswith("| s/epoch | machine |"))
+        self.assertEqual(self.rows(table)[1].split(" | ")[-2:], ["2.0", "A |"])
+        self.assertEqual(self.rows(table)[2].split(" | ")[2:4], ["99.500%", "99.50%"])
+        self.assertEqual(self.rows(table)[2].split(" | ")[-2:], ["9.0", "B |"])
+        self.assertIn("machine A: a CPU\nmachine B: another CPU", table)
+        code, table, _ = self.compare(*self.files)  # one machine: no such column
+        self.assertNotIn("machine", table.splitlines()[0])
 
     def test_every_results_file_kept_in_results_is_read(self):
         kept = [os.path.join(folder, name) for folder, _, names in os.walk(f"{HERE}/results")
