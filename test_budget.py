@@ -1,5 +1,6 @@
-"""The budget, step by step: exact parameter counts, under 10,000 from step 2 on (step 6 under 8,000), at most 15 epochs;
-and step 5's shipped weights at 99.4% or above on the 10,000 test images."""
+"""The budget, step by step: exact parameter counts, under 10,000 from step 2 on (step 6 under
+8,000), at most 15 epochs; and step 5's shipped weights at 99.4% or above on the 10,000 test
+images."""
 import importlib
 import os
 import unittest
