@@ -1,4 +1,4 @@
-"""Step 6 candidate step6w16x16x12: fewer parameters (16 channels, then 12 after the 2nd conv past the pool).
+"""Step 6 candidate step6w16x16x12: fewer parameters (12 channels from the 2nd conv past the pool).
 
 Target: under 8,000 parameters, 99.4% on every seed (a candidate screened for step6.py).
 Change: step5.py with fewer channels, nothing else.
