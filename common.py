@@ -220,10 +220,10 @@ def verdict(parameters, record, epochs):
     fewer epochs says only what it reached in them."""
     if epochs < MAX_EPOCHS:
         first = record["first_epoch_at_target"]
-        return (f"reached {TARGET_ACCURACY}% at epoch {first}" if first else
-                f"{TARGET_ACCURACY}% not reached") + (f" in {epochs} epoch{'s' * (epochs > 1)} (no "
-                                                      f"verdict: the budget is judged on "
-                                                      f"{MAX_EPOCHS})")
+        reached = f"reached {TARGET_ACCURACY}% at epoch {first}" if first else (
+            f"{TARGET_ACCURACY}% not reached")
+        return (f"{reached} in {epochs} epoch{'s' * (epochs > 1)} (no verdict: the budget is "
+                f"judged on {MAX_EPOCHS})")
     reasons = []
     if parameters >= MAX_PARAMETERS:
         reasons.append(f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}")
