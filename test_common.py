@@ -609,7 +609,8 @@ class MessagesTest(TempDir):
         self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
         root = ET.parse(self.path("r-samples.svg")).getroot()
         texts = [t.text for t in root.iter(f"{SVG}text")]
-        self.assertEqual(texts[0], "step5's first 64 training images: rotated ±6°, shifted ±1 px")
+        self.assertEqual(texts[0],
+                         "step5's first 64 training images: rotated ±6°, shifted ±1 px")
         self.assertEqual(len(root.findall(f"{SVG}image")), 64)
         self.assertEqual(texts[1:5], ["5", "0", "4", "1"])  # MNIST's first training labels
 
