@@ -1,39 +1,33 @@
-"""The engine shared by step1.py ... step5.py: MNIST on the device, train and evaluate, the runner.
+"""The engine shared by the step files: MNIST on the device, train and evaluate, the runner.
 
 A step file defines its network (`make_net(hp)`) and hyperparameters (`HPARAMS`) and calls
 `main(__file__, make_net, HPARAMS)`. Read top-down, this file follows a run: the learner, what the
-network gets wrong, the figures over seeds, the files a run writes, the flags, and `main`.
+network gets wrong, the figures over seeds, and `main`. The flags live in flags.py, a run's files
+in run_files.py, the pictures in pictures.py and the MNIST files in mnist_files.py.
 """
-import argparse
-import fcntl
-import json
 import math
 import os
-import platform
-import re
 import signal
 import statistics
-import subprocess
 import sys
 import time
-import warnings
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
+import flags
 import pictures
+import run_files
 from mnist_files import DataError, prepare_mnist, raw_folder
 
 TARGET_ACCURACY = 99.4  # percent, on the 10,000 test images
 MAX_PARAMETERS = 10_000  # strictly fewer
 MAX_EPOCHS = 15
 LAST_EPOCHS = 3  # a seed "holds" the target when each of its last three epochs is at or above it
-TRAIN_SIZE = 60_000
 TEST_BATCH_SIZE = 1000
 DRY_RUN_BATCHES = 3
-MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 ... 2**64 - 1
 
 
 # ==============================================================================================
@@ -62,7 +56,10 @@ def load_mnist(data_dir, device, log=print):
 def augment(images, max_degrees, max_shift, generator):
     """Rotate each image about its centre by its own angle in [-max_degrees, +max_degrees], then
     shift it by its own offset in [-max_shift, +max_shift] pixels per axis (uniform draws): one
-    affine grid for the batch, nearest pixel, black fill, as torchvision's RandomAffine does."""
+    affine grid for the batch, nearest pixel, black fill, as torchvision's RandomAffine does.
+    With neither, the images as they are, and nothing drawn."""
+    if not (max_degrees or max_shift):
+        return images
     n, size, device = len(images), images.shape[-1], images.device
     angle = (torch.rand(n, generator=generator, device=device) * 2 - 1) * math.radians(max_degrees)
     cos, sin = angle.cos(), angle.sin()
@@ -108,10 +105,8 @@ def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None)
     loss_sum = torch.zeros((), device=labels.device)
     correct = torch.zeros((), dtype=torch.long, device=labels.device)
     for index in batches:
-        x, y = images[index], labels[index]
-        if hp["rotation"] or hp["translate"]:
-            x = augment(x, hp["rotation"], hp["translate"], generator)
-        output = model((x - data["mean"]) / data["std"])
+        x = augment(images[index], hp["rotation"], hp["translate"], generator)
+        output, y = model((x - data["mean"]) / data["std"]), labels[index]
         loss = F.nll_loss(output, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -140,6 +135,13 @@ def evaluate(model, data, max_batches=None):
     return loss_sum / seen, 100.0 * correct / seen, torch.cat(predicted)
 
 
+def make_optimizer(model, hp):
+    if hp.get("optimizer") == "adam":
+        return torch.optim.Adam(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    return torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
+                           weight_decay=hp["weight_decay"])
+
+
 def make_scheduler(optimizer, hp, steps_per_epoch):
     """OneCycleLR peaking at the step's lr, or StepLR; stepped every batch; None: a constant lr."""
     if hp.get("step_lr"):  # its step size in epochs, counted in batches
@@ -152,16 +154,12 @@ def make_scheduler(optimizer, hp, steps_per_epoch):
 
 
 def train_seed(seed, make_net, hp, data, device, max_batches=None):
-    """Train one network from seed; yields (record, model) after every epoch, the record growing."""
+    """Train one network from seed; after every epoch yields (record, model, the digits it
+    predicted on the test set), the record growing."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
-    if hp.get("optimizer") == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=hp["lr"],
-                                     weight_decay=hp["weight_decay"])
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
-                                    weight_decay=hp["weight_decay"])
+    optimizer = make_optimizer(model, hp)
     batches = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
     scheduler = make_scheduler(optimizer, hp, batches)
     record, start = {"seed": seed, "epochs": []}, time.time()
@@ -169,29 +167,29 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
         t0, lr = time.time(), optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train(model, data, optimizer, scheduler, hp=hp,
                                       generator=generator, max_batches=max_batches)
-        test_loss, test_acc, _ = evaluate(model, data, max_batches)
+        test_loss, test_acc, predicted = evaluate(model, data, max_batches)
         record["epochs"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss,
                                  "train_acc": train_acc, "test_loss": test_loss,
                                  "test_acc": test_acc, "seconds": round(time.time() - t0, 2)})
         record.update(outcome(record["epochs"]), seconds=round(time.time() - start, 2))
-        yield record, model
+        yield record, model, predicted
 
 
 # ==============================================================================================
 # What the network gets wrong: accuracy per digit, the confusion matrix, the digits it missed.
-def report_errors(model, data, max_batches, whose, picture):
-    """What `whose` gets wrong on the test set, printed and drawn into `picture`; the report kept
-    in the results file."""
-    _, accuracy, predicted = evaluate(model, data, max_batches)
+def report_errors(predicted, data, whose, picture):
+    """What `whose` got wrong in the test images it predicted, printed and drawn into `picture`;
+    the report kept in the results file."""
     images, labels = (t[:len(predicted)] for t in data["test"])
     confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10).cpu()
     per_digit = 100.0 * confusion.diag() / confusion.sum(1).clamp(min=1)
     missed = (predicted != labels).nonzero().flatten()
-    report = {"test_images": len(labels), "test_acc": accuracy, "mistakes": len(missed),
+    report = {"test_images": len(labels), "mistakes": len(missed),
+              "test_acc": 100.0 * (len(labels) - len(missed)) / len(labels),
               "per_digit_acc": [round(v, 2) for v in per_digit.tolist()],
               "confusion": confusion.tolist()}
-    write_text(picture, pictures.mistakes_svg(whose, images[missed].cpu(), labels[missed].tolist(),
-                                              predicted[missed].tolist()))
+    run_files.write_text(picture, pictures.mistakes_svg(
+        whose, images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist()))
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
           f"images ({report['test_acc']:.2f}% right)")
     print("digit        " + "".join(f"{d:>6}" for d in range(10)))
@@ -238,15 +236,15 @@ def spread(values):
 
 
 def figures_over_seeds(runs):
-    """Final and best test accuracy over the seeds; how many seeds reached the target in some
-    epoch and held it in each of the last three (and where the others dipped); s/epoch, median."""
+    """Final and best test accuracy over the seeds (each seed's stored outcome); how many seeds
+    reached the target in some epoch and held it in each of the last three (and where the others
+    dipped); s/epoch, the median."""
     below = {r["seed"]: {e["epoch"]: e["test_acc"] for e in r["epochs"][-LAST_EPOCHS:]
                          if e["test_acc"] < TARGET_ACCURACY} for r in runs}
     return {"seeds": [r["seed"] for r in runs],
-            "final_test_acc": spread([r["epochs"][-1]["test_acc"] for r in runs]),
-            "best_test_acc": spread([max(e["test_acc"] for e in r["epochs"]) for r in runs]),
-            "seeds_reaching_target": sum(any(e["test_acc"] >= TARGET_ACCURACY for e in r["epochs"])
-                                         for r in runs),
+            "final_test_acc": spread([r["final_test_acc"] for r in runs]),
+            "best_test_acc": spread([r["best_test_acc"] for r in runs]),
+            "seeds_reaching_target": sum(r["first_epoch_at_target"] is not None for r in runs),
             "seeds_holding_target_last_epochs": sum(not dips for dips in below.values()),
             "seeds_below_target_last_epochs": {str(s): d for s, d in below.items() if d},
             "seconds_per_epoch": statistics.median(e["seconds"] for r in runs for e in r["epochs"])}
@@ -261,6 +259,13 @@ def compact(seeds):
         else:
             runs.append([seed])
     return " ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else " ".join(map(str, r)) for r in runs)
+
+
+def print_summary(rows, parameters):
+    print(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
+    for i, (name, shape, params, rf) in enumerate(rows, 1):
+        print(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
+    print(f"total parameters: {parameters:,}")
 
 
 def print_epoch(e, epochs):
@@ -293,407 +298,157 @@ def print_figures(f):
 
 
 # ==============================================================================================
-# Files a run writes, each replaced atomically; an earlier run's files are kept, never replaced.
-def replace_atomically(path, write, mode="w"):
-    """Write to a temporary file in the same folder, then rename: readers never see half a file.
-    The file gets the mode the user's umask gives a new file (644 under umask 022)."""
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{name}")
+# The runner: the data, saved weights evaluated, or each seed trained; then `main`.
+def load_data(prog, data_dir, device):
     try:
-        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_text(path, text):
-    replace_atomically(path, lambda f: f.write(text))
-
-
-def save_weights(path, step, model, hp, record, data):
-    """The weights with what they came from: step, hyperparameters, seed, epoch, test accuracy."""
-    checkpoint = {"step": step, "model": model.state_dict(), "hyperparameters": hp,
-                  "seed": record["seed"], "epoch": len(record["epochs"]), "mean": data["mean"],
-                  "test_acc": record["epochs"][-1]["test_acc"], "std": data["std"]}
-    replace_atomically(path, lambda f: torch.save(checkpoint, f), mode="wb")
+        return load_mnist(data_dir, device)
+    except DataError as e:
+        flags.fail(prog, e, code=1)
 
 
 def save_samples(step, data, hp, path):
     """The first 64 training images as the network sees them (augmented, if the step augments),
     each with its label, and a title that says so."""
     images, labels = (t[:64] for t in data["train"])
-    how = "as they are"
-    if hp["rotation"] or hp["translate"]:
-        images = augment(images, hp["rotation"], hp["translate"],
-                         torch.Generator(device=images.device).manual_seed(0))
-        how = f"rotated ±{hp['rotation']:g}°, shifted ±{hp['translate']:g} px"
-    write_text(path, pictures.digits_svg(f"{step}'s first 64 training images: {how}",
-                                         images.cpu(), [str(v) for v in labels.tolist()], 8))
+    images = augment(images, hp["rotation"], hp["translate"],
+                     torch.Generator(device=images.device).manual_seed(0))
+    how = (f"rotated ±{hp['rotation']:g}°, shifted ±{hp['translate']:g} px"
+           if hp["rotation"] or hp["translate"] else "as they are")
+    run_files.write_text(path, pictures.digits_svg(f"{step}'s first 64 training images: {how}",
+                                                   images.cpu(), [str(v) for v in labels.tolist()],
+                                                   8))
 
 
-def read_results(path):
-    """A results file as a dict, or None if the file is something else."""
-    try:
-        with open(path) as f:
-            results = json.load(f)
-        return results if isinstance(results, dict) and {"step", "runs"} <= set(results) else None
-    except (OSError, ValueError):
-        return None
+def evaluate_weights(results, model, checkpoint, data, args, run):
+    """What the saved weights get wrong, into a file of the evaluation's own."""
+    whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
+    mistakes = run_files.run_files(os.path.splitext(run["out"])[0])["mistakes"]
+    run["written"].append(mistakes)
+    predicted = evaluate(model, data, DRY_RUN_BATCHES if args.dry_run else None)[2]
+    report = report_errors(predicted, data, whose, mistakes)
+    run_files.write_json(run["out"], {**results, "eval": args.eval, "runs": [], "errors": report,
+                                      **{k: checkpoint.get(k) for k in ("seed", "epoch",
+                                                                        "test_acc")}})
+    print(f"evaluation: {run['out']}")
+    return report
 
 
-def lock(path):
-    """Hold path's lock, the file .<name>.lock beside it, until release(): (lock path, its file
-    descriptor), or None while another live process holds it. The kernel lets go of a lock when
-    its process dies, so a killed run blocks nothing."""
-    folder, name = os.path.split(os.path.abspath(path))
-    lock_path = os.path.join(folder, f".{name}.lock")
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return None
-        try:  # the file we locked may be one its last holder removed as we opened it
-            if os.path.samestat(os.fstat(fd), os.stat(lock_path)):
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"process {os.getpid()} ({' '.join(sys.argv) or 'python'})".encode())
-    return lock_path, fd
-
-
-def release(held):
-    if held:
-        os.unlink(held[0])
-        os.close(held[1])
-
-
-def holder(path):
-    """Who holds path's lock, in words."""
-    folder, name = os.path.split(os.path.abspath(path))
-    try:
-        with open(os.path.join(folder, f".{name}.lock")) as f:
-            return f.read().strip() or "another process"
-    except OSError:
-        return "another process"
-
-
-RUN_FILES = (".json", "-curves.svg", "-mistakes.svg", "-samples.svg")
-
-
-def claim_results_file(out, seeds, replaceable=lambda earlier: False):
-    """The results file a run writes, locked for as long as it runs: out itself if no file of
-    that name is there (or what is there is replaceable), else the first free <stem>.N.json, so
-    that no run writes over or moves another's files. ValueError if a live run holds out, or out
-    is a file but not a run's."""
-    stem = os.path.splitext(out)[0]
-    for n in range(10**6):
-        path = out if n == 0 else f"{stem}.{n}.json"
-        held = lock(path)
-        if held is None and n == 0:
-            raise ValueError(f"{out} is being written by {holder(out)}; wait for it to end or "
-                             f"give another --out")
-        if held is None:
-            continue
-        earlier = read_results(path)
-        if n == 0 and os.path.exists(path) and earlier is None:
-            release(held)
-            raise ValueError(f"{out} exists and is not a results file"
-                             + " but a folder" * os.path.isdir(out))
-        base = os.path.splitext(path)[0]
-        files = [base + suffix for suffix in RUN_FILES] + [f"{base}-seed{s}.pt" for s in seeds]
-        if not any(map(os.path.exists, files)) or (earlier and replaceable(earlier)):
-            return path, held
-        release(held)
-
-
-# ==============================================================================================
-# Flags, and what a results file records of the machine and the code.
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit code 2 (argparse's code), no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-# What a hyperparameter's flag takes; any other scalar hyperparameter (weight decay, rotation,
-# translate) takes a number >= 0, where 0 turns it off.
-HPARAM_RULES = {
-    "epochs": (int, lambda v: v >= 1, "at least 1"),
-    "batch_size": (int, lambda v: 1 <= v <= TRAIN_SIZE, f"from 1 to {TRAIN_SIZE:,}"),
-    "lr": (float, lambda v: v > 0, "above 0"),
-    "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
-    "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
-}
-OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
-HPARAM_UNITS = {"rotation": "degrees", "translate": "pixels"}
-
-
-def seed_range(text):
-    """A seed (`7`) or an inclusive range (`1-100`), each seed in 0 ... 2**64 - 1, as a list."""
-    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"expected a seed (7) or a range (1-100), got {text!r}")
-    first, last = int(match[1]), int(match[2] or match[1])
-    if last > MAX_SEED:
-        raise argparse.ArgumentTypeError(f"seeds go from 0 to 2**64 - 1, got {text!r}")
-    if first > last:
-        raise argparse.ArgumentTypeError(f"empty range {text!r}: the first seed is above the last")
-    if last - first >= 100_000:
-        raise argparse.ArgumentTypeError(f"range {text!r} holds more than 100,000 seeds")
-    return list(range(first, last + 1))
-
-
-def pick_device(name):
-    """auto: the accelerator torch finds (CUDA, MPS, ...), else the CPU; or a device here."""
-    here = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
-    if name == "auto":
-        return here or torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)")
-    if device.type != "cpu" and (here is None or here.type != device.type
-                                 or (device.index or 0) >= torch.accelerator.device_count()):
-        raise ValueError(f"device {name!r} is not available here")
-    return device
-
-
-def parse_args(step, hparams, argv):
-    """The flags, the hyperparameters they give and those they override; args.out is the results
-    file the run claimed (its lock in args.lock; for --eval, the evaluation's own file)."""
-    parser = ArgumentParser(prog=f"{step}.py", description=f"Train MNIST {step}.")
-    flags = {key: "--" + key.replace("_", "-") for key, default in hparams.items()
-             if isinstance(default, (int, float)) and not isinstance(default, bool)}
-    for key, flag in flags.items():  # every scalar hyperparameter is a flag
-        kind, _, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
-        unit = f" in {HPARAM_UNITS[key]}" if key in HPARAM_UNITS else ""
-        parser.add_argument(flag, type=kind, default=hparams[key], metavar=kind.__name__.upper(),
-                            help=f"{key.replace('_', ' ')}{unit}, {wanted} (default: "
-                                 f"{hparams[key]})")
-    parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+",
-                        default=[[1]], metavar="S", help="seeds and ranges: 1 2 5-8 (default: 1)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--data-dir", default="data", metavar="DIR",
-                        help="where MNIST lives (default: data)")
-    parser.add_argument("--out", metavar="FILE", help=f"results file (default: runs/{step}.json, "
-                        "or runs/<step>-<overrides>.json; taken: the first free <stem>.N.json)")
-    parser.add_argument("--save-model", action="store_true", help="also save the weights")
-    parser.add_argument("--dry-run", action="store_true", help="a few batches: check the plumbing")
-    parser.add_argument("--eval", metavar="WEIGHTS", help="evaluate saved weights; train nothing; "
-                        "written to <out stem>-eval.json and -eval-mistakes.svg")
-    args = parser.parse_args(argv)
-    hp = {key: getattr(args, key, value) for key, value in hparams.items()}
-    for key, flag in flags.items():
-        _, ok, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
-        if not (math.isfinite(hp[key]) and ok(hp[key])):
-            parser.error(f"argument {flag}: must be {wanted}, got {hp[key]}")
-    args.seeds = [seed for seeds in args.seeds for seed in seeds]
-    if len(set(args.seeds)) != len(args.seeds):
-        parser.error("argument --seed: each seed once")
-    try:
-        args.device = pick_device(args.device)
-    except ValueError as e:
-        parser.error(f"argument --device: {e}")
-    overrides = {k: v for k, v in hp.items() if v != hparams[k]}
-    # a variant's file says what it varied, so that it never displaces the step's own run
-    args.out = args.out or os.path.join("runs", step + "".join(
-        f"-{k.replace('_', '-')}{v:g}" for k, v in overrides.items()) + "-dry-run" * args.dry_run
-        + ".json")
-    parent = os.path.dirname(args.out)
-    while parent and not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if parent and not os.path.isdir(parent):
-        parser.error(f"argument --out: {parent} is a file, not a folder")
-    if args.eval:
-        args.out = os.path.splitext(args.out)[0] + "-eval.json"
-    args.asked = args.out
-    try:  # claim the file now, not after an hour of training
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        # a dry run replaces an earlier dry run, never a real run
-        args.out, args.lock = claim_results_file(
-            args.out, [] if args.eval else args.seeds,
-            lambda earlier: args.dry_run and not args.eval and earlier.get("dry_run"))
-    except ValueError as e:
-        parser.error(f"argument --out: {e}")
-    except OSError as e:
-        parser.error(f"argument --out: cannot write to {os.path.dirname(args.out) or '.'}: "
-                     f"{e.strerror}")
-    return args, hp, overrides
-
-
-def machine(device):
-    """The GPU's name, or the CPU's model and cores (/proc/cpuinfo) with the instruction set
-    torch's kernels use and the threads they run on."""
-    if device.type == "cuda":
-        return {"device_name": torch.cuda.get_device_name(device)}
-    try:  # model names can be as vague as "AMD EPYC": the family and model tell them apart
-        with open("/proc/cpuinfo") as f:
-            info = dict(map(str.strip, line.split(":", 1)) for line in f if ":" in line)
-        model = f"{info['model name']} (family {info['cpu family']}, model {info['model']})"
-    except (OSError, KeyError):
-        model = platform.processor() or platform.machine()
-    return {"device_name": f"{model}, {os.cpu_count()} cores",
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "cpu_threads": torch.get_num_threads()}
-
-
-def code_version():
-    """The project's git commit, "-dirty" if its tree had changes; None unless the project is the
-    top of its own git checkout (a copy inside another repository records nothing)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    commands = ("rev-parse --show-toplevel", "rev-parse -q --verify HEAD",  # nothing if no commit
-                "status --porcelain -uno")
-    try:
-        top, commit, dirty = [subprocess.run(["git", "-C", here, *c.split()], capture_output=True,
-                                             text=True).stdout.strip() for c in commands]
-    except OSError:  # no git
-        return None
-    if not (top and commit) or os.path.realpath(top) != os.path.realpath(here):
-        return None
-    return commit + ("-dirty" if dirty else "")
-
-
-# ==============================================================================================
-# The runner.
-def fail(step, message, code=2):
-    print(f"{step}.py: error: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def load_weights(path, step, model, device):
-    """The checkpoint --save-model wrote at path, loaded into model; anything else is a
-    ValueError that says, in our words, what the file is not."""
-    if not os.path.isfile(path):
-        raise ValueError("a folder, not a file" if os.path.isdir(path) else "no such file")
-    try:
-        with warnings.catch_warnings():  # torch's warnings and advice are not for this user
-            warnings.simplefilter("ignore")
-            checkpoint = torch.load(path, map_location=device, weights_only=True)
-    except Exception:
-        raise ValueError("not a PyTorch weights file")
-    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict)):
-        raise ValueError("a PyTorch file, but not weights saved by --save-model")
-    if checkpoint.get("step", step) != step:
-        raise ValueError(f"{checkpoint['step']}'s weights, not {step}'s")
-    try:
-        model.load_state_dict(checkpoint["model"])
-    except RuntimeError:
-        raise ValueError(f"weights of another network than {step}'s (other layers or shapes)")
-    return checkpoint
-
-
-def main(step_file, make_net, hparams, argv=None):
-    """Parse the flags; train each seed (or evaluate saved weights); print what the network gets
-    wrong and the figures over seeds; save the results file and the pictures. Ctrl-C or `kill`
-    at any moment: exit 130, one line, and a results file that says what finished."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    step = os.path.splitext(os.path.basename(step_file))[0]
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops a run as Ctrl-C
-    args, hp, overrides = parse_args(step, hparams, argv)
-    if args.out != args.asked:
-        print(f"{args.asked} holds an earlier run, kept as it is; this one writes {args.out}")
-    device, stem = args.device, os.path.splitext(args.out)[0]
-    results, finished, written = {"runs": []}, [], []
+def train_seeds(results, make_net, data, args, run):
+    """Each seed's epochs, the results file and curves saved after every one; then what the last
+    seed's final model gets wrong and the figures over seeds. An interruption keeps what finished."""
+    step, hp, finished = results["step"], results["hyperparameters"], []
+    files = run_files.run_files(os.path.splitext(run["out"])[0], args.seeds)
+    title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {args.device} "
+             f"({results['device_name']})" + (", dry run" if args.dry_run else ""))
 
     def save(runs, **fields):
         results.update(fields, runs=runs, seeds_finished=[r["seed"] for r in finished])
-        replace_atomically(args.out, lambda f: json.dump(results, f, indent=2))
-        write_text(stem + "-curves.svg", pictures.curves_svg(title, runs, hp["epochs"]))
+        run_files.write_json(run["out"], results)
+        run_files.write_text(files["curves"], pictures.curves_svg(title, runs, hp["epochs"],
+                                                                  TARGET_ACCURACY))
 
+    nothing_kept = run["on_interrupt"]  # until the first epoch is saved
+    run["on_interrupt"] = lambda: interrupted(results, finished, args.seeds, save, nothing_kept,
+                                              run["out"])
+    run["written"].append(files["samples"])
+    save_samples(step, data, hp, files["samples"])
+    for seed in args.seeds:
+        if len(args.seeds) > 1:
+            print(f"--- seed {seed}")
+        for record, model, predicted in train_seed(seed, make_net, hp, data, args.device,
+                                                   DRY_RUN_BATCHES if args.dry_run else None):
+            print_epoch(record["epochs"][-1], hp["epochs"])
+            # a verdict once the seed has had its epochs; none for a check of the plumbing
+            if not args.dry_run and len(record["epochs"]) == hp["epochs"]:
+                record["verdict"] = verdict(results["parameters"], record, hp["epochs"])
+            save(finished + [record])
+            if args.save_model:  # the latest weights, replaced like the results
+                run_files.save_weights(files[f"seed{seed}"], step, model, hp, record, data)
+        finished.append(record)
+        print_seed(record)
+    results["errors"] = dict(seed=seed, **report_errors(
+        predicted, data, f"{step} seed {seed}'s final model", files["mistakes"]))
+    results["across_seeds"] = figures_over_seeds(finished)
+    if len(finished) > 1:
+        print_figures(results["across_seeds"])
+    if args.dry_run:
+        print("dry run: a check of the plumbing, no verdict on the budget")
+    save(finished, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    print(f"results: {run['out']}; curves: {files['curves']}; samples: {files['samples']}"
+          + (f"; weights: {os.path.splitext(run['out'])[0]}-seed*.pt" if args.save_model else ""))
+    return results
+
+
+def interrupted(results, finished, seeds, save, nothing_kept, out):
+    """After Ctrl-C: the results file marked, keeping what finished; the one line to say."""
+    if results.get("status") == "complete":
+        return f"interrupted after the run had finished; it is all in {out}"
+    if not results.get("runs"):
+        return nothing_kept()
+    if len(finished) < len(seeds):
+        save(results["runs"], status="interrupted")
+        return f"interrupted; what finished so far is in {out}"
+    save(finished, status="interrupted", across_seeds=figures_over_seeds(finished))
+    return ("interrupted after every seed had finished" + (
+        "" if "errors" in results else " (what the network gets wrong: not reported)")
+        + f"; every seed is in {out}")
+
+
+def main(step_file, make_net, hparams, argv=None):
+    """Parse the flags; evaluate saved weights, or train each seed, print what the network gets
+    wrong and the figures over seeds, and save the results file and the pictures. Ctrl-C or
+    `kill` at any moment: exit 130, one line, and a results file that says what finished."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    step = os.path.splitext(os.path.basename(step_file))[0]
+    prog = f"{step}.py"
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops a run as Ctrl-C
+    args, hp, overrides = flags.parse_args(step, hparams, argv)
+    device = args.device
+    if device.type == "cuda":  # same seed, same device, same numbers
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     try:
-        if device.type == "cuda":  # same seed, same device, same numbers
-            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-        max_batches = DRY_RUN_BATCHES if args.dry_run else None
         model = make_net(hp).to(device)
-        if args.eval:
-            try:
-                checkpoint = load_weights(args.eval, step, model, device)
-            except ValueError as e:
-                fail(step, f"argument --eval: {args.eval}: {e}")
-            whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
-        try:
-            data, source = load_mnist(args.data_dir, device)
-        except DataError as e:
-            fail(step, e, code=1)
-        rows, parameters = summarize(model, device)
-        print(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
-        for i, (name, shape, params, rf) in enumerate(rows, 1):
-            print(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
-        print(f"total parameters: {parameters:,}")
-        about = {"device": str(device), **machine(device), "torch": torch.__version__,
-                 "code": code_version()}
-        if args.eval:  # a file of its own: never another run's or an earlier evaluation's
-            written.append(stem + "-mistakes.svg")
-            report = report_errors(model, data, max_batches, whose, written[-1])
-            evaluation = {"step": step, "eval": args.eval, "runs": [], **about, "errors": report,
-                          **{k: checkpoint.get(k) for k in ("seed", "epoch", "test_acc")}}
-            replace_atomically(args.out, lambda f: json.dump(evaluation, f, indent=2))
-            print(f"evaluation: {args.out}")
-            return report
+        checkpoint = args.eval and check_weights(prog, args.eval, step, model, device)
+        # a dry run replaces an earlier dry run, never a real run
+        replaceable = lambda earlier: args.dry_run and not args.eval and earlier.get("dry_run")
+        with run_files.claimed(prog, args.out, [] if args.eval else args.seeds,
+                               replaceable) as run:
+            data, source = load_data(prog, args.data_dir, device)
+            rows, parameters = summarize(model, device)
+            print_summary(rows, parameters)
+            results = describe(step_file, hp, overrides, args, argv, model, rows, parameters)
+            results["data"] = {"source": source, **data["stats"]}
+            if args.eval:
+                return evaluate_weights(results, model, checkpoint, data, args, run)
+            print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
+                  f"{compact(args.seeds)}; device {device}"
+                  + (f"; overrides {overrides}" if overrides else "") + "; DRY RUN" * args.dry_run)
+            return train_seeds(results, make_net, data, args, run)
+    except KeyboardInterrupt:  # before the results file was claimed
+        flags.fail(prog, "interrupted before anything finished; nothing was written", code=130)
 
-        print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
-              f"{compact(args.seeds)}; device {device}"
-              + (f"; overrides {overrides}" if overrides else "") + "; DRY RUN" * args.dry_run)
-        written.append(stem + "-samples.svg")
-        save_samples(step, data, hp, written[-1])
-        results.update({
-            "step": step, "status": "running", "command": " ".join([f"{step}.py"] + argv),
+
+def check_weights(prog, path, step, model, device):
+    """The checkpoint at path, loaded into model, or the one-line error: before any file is
+    claimed for the evaluation."""
+    try:
+        return run_files.load_weights(path, step, model, device)
+    except ValueError as e:
+        flags.fail(prog, f"argument --eval: {path}: {e}")
+
+
+def describe(step_file, hp, overrides, args, argv, model, rows, parameters):
+    """What a results file says of its run: the command, the network (and the step file's own
+    text, so that it says what ran without version control), the machine and the code."""
+    step = os.path.splitext(os.path.basename(step_file))[0]
+    with open(step_file, encoding="utf-8") as f:
+        source = f.read()
+    return {"step": step, "status": "running", "command": " ".join([f"{step}.py"] + argv),
             "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run,
-            "seeds": args.seeds, "parameters": parameters,
+            "seeds": [] if args.eval else args.seeds, "parameters": parameters,
             "layers": [str(m) for m in model.modules() if not list(m.children())],
             "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r))
                              for r in rows],
-            **about, "data": {"source": source, **data["stats"]},
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
-        title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {device} "
-                 f"({results['device_name']})" + (", dry run" if args.dry_run else ""))
-        for seed in args.seeds:
-            if len(args.seeds) > 1:
-                print(f"--- seed {seed}")
-            for record, model in train_seed(seed, make_net, hp, data, device, max_batches):
-                print_epoch(record["epochs"][-1], hp["epochs"])
-                # a verdict once the seed has had its epochs; none for a check of the plumbing
-                if not args.dry_run and len(record["epochs"]) == hp["epochs"]:
-                    record["verdict"] = verdict(parameters, record, hp["epochs"])
-                save(finished + [record])
-                if args.save_model:  # the latest weights, replaced like the results
-                    save_weights(f"{stem}-seed{seed}.pt", step, model, hp, record, data)
-            finished.append(record)
-            print_seed(record)
-
-        report = report_errors(model, data, max_batches, f"{step} seed {seed}'s final model",
-                               stem + "-mistakes.svg")
-        results.update(errors=dict(seed=seed, **report), across_seeds=figures_over_seeds(finished))
-        if len(finished) > 1:
-            print_figures(results["across_seeds"])
-        if args.dry_run:
-            print("dry run: a check of the plumbing, no verdict on the budget")
-        save(finished, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        print(f"results: {args.out}; curves: {stem}-curves.svg; samples: {stem}-samples.svg"
-              + (f"; weights: {stem}-seed*.pt" if args.save_model else ""))
-        return results
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the save short
-        if results.get("status") == "complete":
-            fail(step, f"interrupted after the run had finished; it is all in {args.out}", 130)
-        if not results["runs"]:
-            for path in filter(os.path.exists, written):
-                os.remove(path)
-            fail(step, "interrupted before anything finished; nothing was written", code=130)
-        if len(finished) == len(args.seeds):
-            save(finished, status="interrupted", across_seeds=figures_over_seeds(finished))
-            fail(step, "interrupted after every seed had finished" + (
-                "" if "errors" in results else " (what the network gets wrong: not reported)")
-                + f"; every seed is in {args.out}", code=130)
-        save(results["runs"], status="interrupted")
-        fail(step, f"interrupted; what finished so far is in {args.out}", code=130)
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        release(args.lock)
+            "device": str(args.device), **run_files.machine(args.device), "torch": torch.__version__,
+            "code": run_files.code_version(), "step_file": source,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -5,7 +5,9 @@ Not in common.py: no step's run needs it."""
 import os
 
 import common
+import flags
 import pictures
+import run_files
 
 
 def label(results):
@@ -23,7 +25,7 @@ def load_rows(paths):
         if not os.path.isfile(path):
             raise ValueError(f"{path}: " + ("a folder, not a results file" if os.path.isdir(path)
                                             else "no such file"))
-        results = common.read_results(path)
+        results = run_files.read_results(path)
         try:
             epochs = results["hyperparameters"]["epochs"]
             full = [r for r in results["runs"] if len(r["epochs"]) == epochs]
@@ -109,7 +111,7 @@ def check_picture_path(parser, path):
 
 
 def main(argv=None):
-    parser = common.ArgumentParser(prog="compare.py", description="Put steps side by side: a "
+    parser = flags.ArgumentParser(prog="compare.py", description="Put steps side by side: a "
                                    "Markdown table and one picture from results files.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
     parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file "
@@ -124,8 +126,8 @@ def main(argv=None):
     if args.out:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-            common.write_text(args.out, pictures.comparison_svg(
-                {name: row["runs"] for name, row in rows.items()}))
+            run_files.write_text(args.out, pictures.comparison_svg(
+                {name: row["runs"] for name, row in rows.items()}, common.TARGET_ACCURACY))
         except OSError as e:
             parser.error(f"argument --out: cannot write {args.out}: {e.strerror}")
     print(table(rows, notes), end="")

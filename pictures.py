@@ -8,8 +8,6 @@ from xml.sax.saxutils import escape
 
 from torchvision.utils import save_image
 
-import common
-
 
 def accuracy_scale(floor, peak, ticks):
     """The scale's bottom and top, round ticks (1, 2 or 5 times a power of ten, about `ticks` of
@@ -32,7 +30,7 @@ def svg_document(width, height, title, body):
         *body, "</svg>"]) + "\n"
 
 
-def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=None, target=True,
+def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=None, target=None,
               target_label=True):
     """A panel's frame: border, y grid and ticks, epoch ticks, both axis labels, the target line
     (labelled outside the frame, clear of the lines) and, if named, a clip path for its lines."""
@@ -50,11 +48,12 @@ def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=Non
         out.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">epoch</text>')
     out.append(f'<text transform="translate({left - 44},{top + h / 2}) rotate(-90)" '
                f'text-anchor="middle">{escape(y_label)}</text>')
-    y = y_of(common.TARGET_ACCURACY)
-    return out + ([f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" '
-                   f'stroke="#d62728" stroke-dasharray="6 3"/>'] + [
-        f'<text x="{left + w + 3}" y="{y + 4:.1f}" fill="#d62728">{common.TARGET_ACCURACY}%</text>'
-    ] * target_label) * target
+    if target is None:
+        return out
+    y = y_of(target)
+    return out + [f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" '
+                  f'stroke="#d62728" stroke-dasharray="6 3"/>'] + [
+        f'<text x="{left + w + 3}" y="{y + 4:.1f}" fill="#d62728">{target}%</text>'] * target_label
 
 
 def svg_polyline(points, colour, title, clip, extra=""):
@@ -80,7 +79,7 @@ def svg_below_scale(x, bottom, text, colour, title, cls="below"):
             f'<text x="{x + 6:.1f}" y="{bottom - 4}" font-size="10">{text}</text>']
 
 
-def curves_svg(title, records, epochs):
+def curves_svg(title, records, epochs, target):
     """Loss (log scale) and accuracy per epoch, train dashed and test solid, a line per seed."""
     width, height, left, top, panel_h, gap = 920, 350, 70, 40, 260, 110
     panel_w = (width - left - gap - 40) / 2
@@ -92,7 +91,7 @@ def curves_svg(title, records, epochs):
         x0 = left + index * (panel_w + gap)
         x_of = lambda epoch: x0 + (epoch - 1) / max(epochs - 1, 1) * panel_w  # noqa: E731
         body.extend(svg_panel((x0, top, panel_w, panel_h), y_of, ticks, y_text, y_label, x_of,
-                              epochs, clip=f"clip{index}", target=key == "acc"))
+                              epochs, f"clip{index}", target if key == "acc" else None))
         for split, colour in colours.items():
             style = f' stroke-width="1.5" stroke-opacity="{opacity:.2f}"' + (
                 ' stroke-dasharray="5 3"' if split == "train" else "")
@@ -120,7 +119,7 @@ def curves_svg(title, records, epochs):
           [10 ** k for k in range(lo_exp, hi_exp + 1)], lambda v: f"{v:g}", "loss (log scale)")
     # accuracy: the scale is set by the epochs after the first, so that the end shows
     accs = [e[f"{s}_acc"] for r in records for e in r["epochs"][1:] or r["epochs"] for s in colours]
-    lo, hi, ticks, text = accuracy_scale(min(accs + [common.TARGET_ACCURACY - 0.4]), 100, 5)
+    lo, hi, ticks, text = accuracy_scale(min(accs + [target - 0.4]), 100, 5)
     panel(1, "acc", lambda v: top + panel_h * (hi - max(v, lo)) / (hi - lo), ticks, text,
           "accuracy (%)", lo)
     return svg_document(width, height, title, body)
@@ -156,12 +155,11 @@ def mistakes_svg(title, images, labels, predicted, most=100):
 COMPARISON_MARK = "<desc>drawn by compare.py</desc>"  # what compare.py --out may replace
 
 
-def comparison_svg(rows):
+def comparison_svg(rows, target):
     """Left: each row's test accuracy per epoch, median line over a min-max band; right: every
     seed's final accuracy as a dot, a column per row; the target across both. The scale shows at
     most 2 points below the target: a final below that is a triangle on the bottom edge, with its
     value, so that one stalled seed does not flatten the others. rows: {label: runs}."""
-    target = common.TARGET_ACCURACY
     lines = math.ceil(len(rows) / 3)  # the legend: three columns under the panels
     width, height, left, top, panel_h, gap, left_w = 940, 400 + 16 * lines, 70, 40, 290, 70, 470
     right_w = width - left - left_w - gap - 50
@@ -178,35 +176,14 @@ def comparison_svg(rows):
     x_of = lambda epoch: left + (epoch - 1) / max(epochs - 1, 1) * left_w  # noqa: E731
     body = [COMPARISON_MARK] + svg_panel(  # the target labelled once, right of the right panel
         (left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of, epochs,
-        clip="plot", target_label=False)
-    body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)")
+        clip="plot", target=target, target_label=False)
+    body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)",
+                      target=target)
     column = right_w / len(rows)
     for i, (label, runs) in enumerate(rows.items()):
-        per_epoch = [(k + 1, [r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k])
-                     for k in range(max(len(r["epochs"]) for r in runs))]
-        band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [
-            (x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
-        body.append('<polygon class="band" clip-path="url(#plot)" points="'
-                    + " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + f'" fill="{colour[label]}" '
-                    f'fill-opacity="0.14" stroke="none"><title>{escape(label)}: min-max over '
-                    f'{len(runs)} seeds</title></polygon>')
-        medians = [(e, statistics.median(a)) for e, a in per_epoch]
-        body.append(svg_polyline([(x_of(e), y_of(m)) for e, m in medians], colour[label],
-                                 f"{label}: median", "plot", ' class="median" stroke-width="2"'))
-        for e, m in medians:  # an epoch under the scale: marked, with its value
-            if m < lo:
-                body += svg_below_scale(x_of(e), bottom, "", colour[label], f"{label}: median, "
-                                        f"epoch {e}: {m:.2f}%")[:1]  # the triangle alone
+        body += per_epoch_band(label, runs, colour[label], x_of, y_of, lo, bottom)
         centre = right + column * (i + 0.5)
-        for j, r in enumerate(runs):  # spread across the column so equal accuracies stay visible
-            x = centre + (j / max(len(runs) - 1, 1) - 0.5) * column * 0.6
-            acc = r["epochs"][-1]["test_acc"]
-            title = f"{label}, seed {r['seed']}: {acc:.2f}%"
-            if acc >= lo:
-                body.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(acc):.1f}" r="3" '
-                            f'fill="{colour[label]}"><title>{escape(title)}</title></circle>')
-            else:
-                body += svg_below_scale(x, bottom, f"{acc:.2f}", colour[label], title, "final")
+        body += final_dots(label, runs, colour[label], centre, column * 0.6, y_of, lo, bottom)
         body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
     legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
     for k in range(3):
@@ -215,3 +192,38 @@ def comparison_svg(rows):
                 f'a dot per seed, a column per row</text>')
     return svg_document(width, height, "test accuracy over seeds: per epoch (median, min-max band) "
                         "and final", body)
+
+
+def per_epoch_band(label, runs, colour, x_of, y_of, lo, bottom):
+    """A row's test accuracy per epoch: its min-max band over the seeds, and its median line."""
+    per_epoch = [(k + 1, [r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k])
+                 for k in range(max(len(r["epochs"]) for r in runs))]
+    band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [
+        (x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
+    body = ['<polygon class="band" clip-path="url(#plot)" points="'
+            + " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + f'" fill="{colour}" '
+            f'fill-opacity="0.14" stroke="none"><title>{escape(label)}: min-max over '
+            f'{len(runs)} seeds</title></polygon>']
+    medians = [(e, statistics.median(a)) for e, a in per_epoch]
+    body.append(svg_polyline([(x_of(e), y_of(m)) for e, m in medians], colour,
+                             f"{label}: median", "plot", ' class="median" stroke-width="2"'))
+    for e, m in medians:  # an epoch under the scale: marked, with its value
+        if m < lo:
+            body += svg_below_scale(x_of(e), bottom, "", colour, f"{label}: median, "
+                                    f"epoch {e}: {m:.2f}%")[:1]  # the triangle alone
+    return body
+
+
+def final_dots(label, runs, colour, centre, spread, y_of, lo, bottom):
+    """Each seed's final accuracy, a dot, spread across the column so equal ones stay visible."""
+    body = []
+    for j, r in enumerate(runs):
+        x = centre + (j / max(len(runs) - 1, 1) - 0.5) * spread
+        acc = r["epochs"][-1]["test_acc"]
+        title = f"{label}, seed {r['seed']}: {acc:.2f}%"
+        if acc >= lo:
+            body.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(acc):.1f}" r="3" '
+                        f'fill="{colour}"><title>{escape(title)}</title></circle>')
+        else:
+            body += svg_below_scale(x, bottom, f"{acc:.2f}", colour, title, "final")
+    return body

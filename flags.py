@@ -1,0 +1,131 @@
+"""A step's command line: its flags, each hyperparameter's rule, seed ranges, the device, and the
+one-line error. Parsing reads the disk but never writes to it. Not the training story, so not in
+common.py."""
+import argparse
+import math
+import os
+import re
+import sys
+
+import torch
+
+TRAIN_SIZE = 60_000
+MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 ... 2**64 - 1
+
+
+def fail(prog, message, code=2):
+    """The one way a command stops on an error: one line on stderr, and the exit code."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit code 2 (argparse's code), no usage dump
+        fail(self.prog, message)
+
+
+def checked(kind, ok, wanted):
+    """An argparse type: kind(text), finite and passing ok, else argparse's one-line error."""
+    def parse(text):
+        value = kind(text)  # a ValueError: argparse says "invalid float value: 'abc'"
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+# What a hyperparameter's flag takes; any other scalar hyperparameter (weight decay, rotation,
+# translate) takes a number >= 0, where 0 turns it off.
+HPARAM_RULES = {
+    "epochs": (int, lambda v: v >= 1, "at least 1"),
+    "batch_size": (int, lambda v: 1 <= v <= TRAIN_SIZE, f"from 1 to {TRAIN_SIZE:,}"),
+    "lr": (float, lambda v: v > 0, "above 0"),
+    "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+}
+OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
+HPARAM_UNITS = {"rotation": "degrees", "translate": "pixels"}
+
+
+def seed_range(text):
+    """A seed (`7`) or an inclusive range (`1-100`), each seed in 0 ... 2**64 - 1, as a list."""
+    match = re.fullmatch(r"(\d+)(?:-(\d+))?", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected a seed (7) or a range (1-100), got {text!r}")
+    first, last = int(match[1]), int(match[2] or match[1])
+    if last > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seeds go from 0 to 2**64 - 1, got {text!r}")
+    if first > last:
+        raise argparse.ArgumentTypeError(f"empty range {text!r}: the first seed is above the last")
+    if last - first >= 100_000:
+        raise argparse.ArgumentTypeError(f"range {text!r} holds more than 100,000 seeds")
+    return list(range(first, last + 1))
+
+
+def pick_device(name):
+    """auto: the accelerator torch finds (CUDA, MPS, ...), else the CPU; or a device here."""
+    here = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
+    if name == "auto":
+        return here or torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r} (use auto, cpu, cuda, cuda:N or mps)")
+    if device.type != "cpu" and (here is None or here.type != device.type
+                                 or (device.index or 0) >= torch.accelerator.device_count()):
+        raise ValueError(f"device {name!r} is not available here")
+    return device
+
+
+def make_parser(step, hparams):
+    parser = ArgumentParser(prog=f"{step}.py", description=f"Train MNIST {step}.")
+    for key, default in hparams.items():  # every scalar hyperparameter is a flag
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            kind, ok, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
+            unit = f" in {HPARAM_UNITS[key]}" if key in HPARAM_UNITS else ""
+            parser.add_argument("--" + key.replace("_", "-"), type=checked(kind, ok, wanted),
+                                default=default, metavar=kind.__name__.upper(),
+                                help=f"{key.replace('_', ' ')}{unit}, {wanted} (default: "
+                                     f"{default})")
+    parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+",
+                        default=[[1]], metavar="S", help="seeds and ranges: 1 2 5-8 (default: 1)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--data-dir", default="data", metavar="DIR",
+                        help="where MNIST lives (default: data)")
+    parser.add_argument("--out", metavar="FILE", help=f"results file (default: runs/{step}.json, "
+                        "or runs/<step>-<overrides>.json; taken: the first free <stem>.N.json)")
+    parser.add_argument("--save-model", action="store_true", help="also save the weights")
+    parser.add_argument("--dry-run", action="store_true", help="a few batches: check the plumbing")
+    parser.add_argument("--eval", metavar="WEIGHTS", help="evaluate saved weights; train nothing; "
+                        "written to <out stem>-eval.json and -eval-mistakes.svg")
+    return parser
+
+
+def parse_args(step, hparams, argv):
+    """The flags, the hyperparameters they give and those they override; args.out is the results
+    file the run asks for (for --eval, the evaluation's own file), not yet claimed."""
+    parser = make_parser(step, hparams)
+    args = parser.parse_args(argv)
+    hp = {key: getattr(args, key, value) for key, value in hparams.items()}
+    args.seeds = [seed for seeds in args.seeds for seed in seeds]
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error("argument --seed: each seed once")
+    try:
+        args.device = pick_device(args.device)
+    except ValueError as e:
+        parser.error(f"argument --device: {e}")
+    overrides = {k: v for k, v in hp.items() if v != hparams[k]}
+    # a variant's file says what it varied, so that it never displaces the step's own run
+    args.out = args.out or os.path.join("runs", step + "".join(
+        f"-{k.replace('_', '-')}{v:g}" for k, v in overrides.items()) + "-dry-run" * args.dry_run
+        + ".json")
+    parent = os.path.dirname(args.out)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        parser.error(f"argument --out: {parent} is a file, not a folder")
+    if args.eval:
+        args.out = os.path.splitext(args.out)[0] + "-eval.json"
+    return args, hp, overrides

@@ -1,0 +1,221 @@
+"""A run's files: each written atomically, the results file claimed under a lock (an earlier run's
+files are kept, the new run taking the first free numbered name), weights saved and loaded, the
+machine and commit a run records, and what Ctrl-C does. Not the training story, so not in
+common.py."""
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import warnings
+
+import torch
+
+from flags import fail
+
+
+def run_files(stem, seeds=()):
+    """The files of the run whose results file is <stem>.json, by kind."""
+    return {"results": stem + ".json", "curves": stem + "-curves.svg",
+            "mistakes": stem + "-mistakes.svg", "samples": stem + "-samples.svg",
+            **{f"seed{s}": f"{stem}-seed{s}.pt" for s in seeds}}
+
+
+def replace_atomically(path, write, mode="w"):
+    """Write to a temporary file in the same folder, then rename: readers never see half a file.
+    The file gets the mode the user's umask gives a new file (644 under umask 022)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{name}")
+    try:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path, text):
+    replace_atomically(path, lambda f: f.write(text))
+
+
+def write_json(path, value):
+    replace_atomically(path, lambda f: json.dump(value, f, indent=2))
+
+
+def read_results(path):
+    """A results file as a dict, or None if the file is something else."""
+    try:
+        with open(path) as f:
+            results = json.load(f)
+        return results if isinstance(results, dict) and {"step", "runs"} <= set(results) else None
+    except (OSError, ValueError):
+        return None
+
+
+def lock_path(path):
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(folder, f".{name}.lock")
+
+
+def lock(path):
+    """Hold path's lock, the file .<name>.lock beside it, until release(): (lock path, its file
+    descriptor), or None while another live process holds it. The kernel lets go of a lock when
+    its process dies, so a killed run blocks nothing."""
+    held = lock_path(path)
+    while True:
+        fd = os.open(held, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:  # the file we locked may be one its last holder removed as we opened it
+            if os.path.samestat(os.fstat(fd), os.stat(held)):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"process {os.getpid()} ({' '.join(sys.argv) or 'python'})".encode())
+    return held, fd
+
+
+def release(held):
+    if held:
+        os.unlink(held[0])
+        os.close(held[1])
+
+
+def holder(path):
+    """Who holds path's lock, in words."""
+    try:
+        with open(lock_path(path)) as f:
+            return f.read().strip() or "another process"
+    except OSError:
+        return "another process"
+
+
+def claim_results_file(out, seeds, replaceable=lambda earlier: False):
+    """The results file a run writes, locked for as long as it runs: out itself if no file of
+    that name is there (or what is there is replaceable), else the first free <stem>.N.json, so
+    that no run writes over or moves another's files. ValueError if a live run holds out, or out
+    is a file but not a run's."""
+    stem = os.path.splitext(out)[0]
+    for n in range(10**6):
+        path = out if n == 0 else f"{stem}.{n}.json"
+        held = lock(path)
+        if held is None and n == 0:
+            raise ValueError(f"{out} is being written by {holder(out)}; wait for it to end or "
+                             f"give another --out")
+        if held is None:
+            continue
+        earlier = read_results(path)
+        if n == 0 and os.path.exists(path) and earlier is None:
+            release(held)
+            raise ValueError(f"{out} exists and is not a results file"
+                             + " but a folder" * os.path.isdir(out))
+        files = run_files(os.path.splitext(path)[0], seeds).values()
+        if not any(map(os.path.exists, files)) or (earlier and replaceable(earlier)):
+            return path, held
+        release(held)
+
+
+@contextlib.contextmanager
+def claimed(prog, out, seeds, replaceable):
+    """Claim the results file (the one asked for, or the first free numbered name) and hold it
+    while the block runs. Ctrl-C or `kill` inside ends the process with one line and exit 130:
+    run["on_interrupt"]() marks what the run wrote and says what it kept; until the run sets
+    it, the files in run["written"] are removed."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        path, held = claim_results_file(out, seeds, replaceable)
+    except ValueError as e:
+        fail(prog, f"argument --out: {e}")
+    except OSError as e:
+        fail(prog, f"argument --out: cannot write to {os.path.dirname(out) or '.'}: {e.strerror}")
+    if path != out:
+        print(f"{out} holds an earlier run, kept as it is; this one writes {path}")
+
+    def nothing_kept():
+        for written in filter(os.path.exists, run["written"]):
+            os.remove(written)
+        return "interrupted before anything finished; nothing was written"
+
+    run = {"out": path, "written": [], "on_interrupt": nothing_kept}
+    try:
+        yield run
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the save short
+        fail(prog, run["on_interrupt"](), code=130)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        release(held)
+
+
+def save_weights(path, step, model, hp, record, data):
+    """The weights with what they came from: step, hyperparameters, seed, epoch, test accuracy."""
+    checkpoint = {"step": step, "model": model.state_dict(), "hyperparameters": hp,
+                  "seed": record["seed"], "epoch": len(record["epochs"]), "mean": data["mean"],
+                  "test_acc": record["epochs"][-1]["test_acc"], "std": data["std"]}
+    replace_atomically(path, lambda f: torch.save(checkpoint, f), mode="wb")
+
+
+def load_weights(path, step, model, device):
+    """The checkpoint --save-model wrote at path, loaded into model; anything else is a
+    ValueError that says, in our words, what the file is not."""
+    if not os.path.isfile(path):
+        raise ValueError("a folder, not a file" if os.path.isdir(path) else "no such file")
+    try:
+        with warnings.catch_warnings():  # torch's warnings and advice are not for this user
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location=device, weights_only=True)
+    except Exception:
+        raise ValueError("not a PyTorch weights file")
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict)):
+        raise ValueError("a PyTorch file, but not weights saved by --save-model")
+    if checkpoint.get("step", step) != step:
+        raise ValueError(f"{checkpoint['step']}'s weights, not {step}'s")
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError:
+        raise ValueError(f"weights of another network than {step}'s (other layers or shapes)")
+    return checkpoint
+
+
+def machine(device):
+    """The GPU's name, or the CPU's model and cores (/proc/cpuinfo) with the instruction set
+    torch's kernels use and the threads they run on."""
+    if device.type == "cuda":
+        return {"device_name": torch.cuda.get_device_name(device)}
+    try:  # model names can be as vague as "AMD EPYC": the family and model tell them apart
+        with open("/proc/cpuinfo") as f:
+            info = dict(map(str.strip, line.split(":", 1)) for line in f if ":" in line)
+        model = f"{info['model name']} (family {info['cpu family']}, model {info['model']})"
+    except (OSError, KeyError):
+        model = platform.processor() or platform.machine()
+    return {"device_name": f"{model}, {os.cpu_count()} cores",
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu_threads": torch.get_num_threads()}
+
+
+def code_version():
+    """The project's git commit, "-dirty" if its tree had changes; None unless the project is the
+    top of its own git checkout (a copy inside another repository records nothing)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    commands = ("rev-parse --show-toplevel", "rev-parse -q --verify HEAD",  # nothing if no commit
+                "status --porcelain -uno")
+    try:
+        top, commit, dirty = [subprocess.run(["git", "-C", here, *c.split()], capture_output=True,
+                                             text=True).stdout.strip() for c in commands]
+    except OSError:  # no git
+        return None
+    if not (top and commit) or os.path.realpath(top) != os.path.realpath(here):
+        return None
+    return commit + ("-dirty" if dirty else "")

@@ -1,0 +1,187 @@
+"""run_files.py: a run's files, claimed, locked, numbered, written whole, kept on Ctrl-C."""
+import importlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import unittest
+from unittest import mock
+
+import common
+import run_files
+from tests.helpers import (HERE, SHIPPED, TempDir, contents, prepare_data as setUpModule, read_json,
+                           run, start, three_batches, wait_for)
+
+
+class RunFilesTest(TempDir):
+    """No run writes over or moves another's files, and an interruption at any moment is one
+    line, exit 130, and a results file that says what finished."""
+
+    def listing(self):
+        return contents(self.tmp)
+
+    def test_a_dry_run_never_replaces_a_real_run(self):
+        os.chdir(self.tmp)
+        self.addCleanup(os.chdir, HERE)
+        step3 = importlib.import_module("step3")
+        self.assertEqual(run("--dry-run", "--epochs", "1", step=step3)[0], 0)
+        self.assertEqual(sorted(os.listdir("runs")), [f"step3-epochs1-dry-run{suffix}" for suffix
+                                                      in ("-curves.svg", "-mistakes.svg",
+                                                          "-samples.svg", ".json")])
+
+    def test_a_rerun_writes_a_new_file_and_an_interrupted_one_keeps_its_epochs(self):
+        out, new = self.path("r.json"), self.path("r.1.json")
+        with mock.patch.object(common, "train_seed", three_batches):
+            self.assertEqual(run("--epochs", "1", "--save-model", "--out", out)[0], 0)
+        earlier = contents(self.tmp)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                process = start("--dry-run", "--epochs", "100000", "--out", out)
+                self.assertTrue(wait_for(lambda: (run_files.read_results(new) or {}).get("status")
+                                         == "running"))
+                process.send_signal(sig)
+                stdout, stderr = process.communicate(timeout=120)
+                self.assertEqual(process.returncode, 130)
+                self.assertIn(f"{out} holds an earlier run, kept as it is; this one writes {new}",
+                              stdout)
+                self.assertEqual(stderr, f"step5.py: error: interrupted; what finished so far is "
+                                         f"in {new}\n")
+                results = read_json(new)
+                self.assertEqual(results["status"], "interrupted")
+                self.assertEqual(results["seeds_finished"], [])
+                self.assertGreaterEqual(len(results["runs"][0]["epochs"]), 1)
+                now = contents(self.tmp)  # the earlier run's files, as they were
+                self.assertEqual({name: now[name] for name in earlier}, earlier)
+                self.assertFalse(os.path.exists(self.path("r.2.json")))  # a dry run is not kept
+                self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
+
+    def test_files_get_the_mode_the_umask_gives(self):
+        for umask, mode in ((0o022, 0o644), (0o077, 0o600)):
+            with self.subTest(umask=oct(umask)):
+                out = self.path(f"{mode:o}.json")
+                previous = os.umask(umask)
+                try:
+                    self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+                finally:
+                    os.umask(previous)
+                for suffix in (".json", "-curves.svg", "-samples.svg", "-mistakes.svg"):
+                    path = out.replace(".json", suffix)
+                    self.assertEqual(os.stat(path).st_mode & 0o777, mode, path)
+
+    def test_code_is_the_projects_own_commit_or_none(self):
+        self.assertRegex(run_files.code_version() or "", r"^[0-9a-f]{40}(-dirty)?$")
+        copy = self.path("outer/project")
+        os.makedirs(copy)
+        for name in ("run_files.py", "flags.py"):
+            shutil.copy(os.path.join(HERE, name), copy)
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", self.path("outer")]
+        subprocess.run(git + ["init", "-q"], check=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-qm", "another project"], check=True)
+        with mock.patch.object(run_files, "__file__", os.path.join(copy, "run_files.py")):
+            self.assertIsNone(run_files.code_version())
+
+    def test_a_second_run_on_a_held_file_stops_at_once_and_moves_nothing(self):
+        out = self.path("r.json")
+        self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+        before = self.listing()
+        held = run_files.lock(out)  # as a running run holds it
+        try:
+            code, stdout, stderr = run("--dry-run", "--epochs", "1", "--out", out)
+        finally:
+            run_files.release(held)
+        self.assertEqual((code, stdout), (2, ""))
+        self.assertEqual(stderr, f"step5.py: error: argument --out: {out} is being written by "
+                                 f"process {os.getpid()} ({' '.join(sys.argv)}); wait for it to "
+                                 f"end or give another --out\n")
+        self.assertEqual(self.listing(), before)
+
+    def test_a_run_whose_process_died_blocks_nothing(self):
+        out = self.path("r.json")
+        killed = subprocess.run([sys.executable, "-c", "import run_files, os, signal; "
+                                 f"run_files.lock({out!r}); os.kill(os.getpid(), signal.SIGKILL)"],
+                                cwd=HERE)
+        self.assertEqual(killed.returncode, -signal.SIGKILL)
+        self.assertTrue(os.path.exists(self.path(".r.json.lock")))  # left behind, but free
+        code, _, stderr = run("--dry-run", "--epochs", "1", "--out", out)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(read_json(out)["status"], "complete")
+        self.assertFalse(os.path.exists(self.path(".r.json.lock")))
+
+    def test_a_variant_gets_a_file_of_its_own_and_the_step_keeps_its_own(self):
+        os.chdir(self.tmp)
+        self.addCleanup(os.chdir, HERE)
+        with mock.patch.object(common, "train_seed", three_batches):
+            self.assertEqual(run()[0], 0)
+            before = self.listing()
+            code, stdout, _ = run("--rotation", "0", "--weight-decay", "0")
+        self.assertEqual(code, 0)
+        self.assertIn("results: runs/step5-weight-decay0-rotation0.json", stdout)
+        self.assertEqual(sorted(f for f in os.listdir("runs") if f.endswith(".json")),
+                         ["step5-weight-decay0-rotation0.json", "step5.json"])
+        self.assertEqual(read_json("runs/step5.json")["overrides"], {})
+        after = self.listing()
+        self.assertEqual({name: after[name] for name in before}, before)
+
+    def test_an_evaluation_writes_files_of_its_own_never_a_runs_or_an_earlier_one(self):
+        out = self.path("r.json")
+        self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
+        for n, name in enumerate(("r-eval", "r-eval.1")):
+            before = self.listing()
+            code, stdout, stderr = run("--eval", SHIPPED, "--dry-run", "--out", out)
+            self.assertEqual(code, 0, stderr)
+            self.assertIn(f"evaluation: {self.path(name + '.json')}", stdout)
+            after = self.listing()
+            self.assertEqual(sorted(set(after) - set(before)),
+                             [self.path(f"{name}-mistakes.svg"), self.path(f"{name}.json")])
+            self.assertEqual({k: after[k] for k in before}, before)  # nothing else touched
+
+    def interrupt(self, where, *argv, after=0):
+        """Run step 5 in this process with Ctrl-C raised in `where` on its call number `after`."""
+        calls, real = [], getattr(common, where)
+
+        def interrupted(*args, **kwargs):
+            calls.append(1)
+            if len(calls) > after:
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        with mock.patch.object(common, where, interrupted):
+            return run("--dry-run", "--epochs", "2", "--out", self.path("r.json"), *argv)
+
+    def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(self):
+        for where, argv, after in (("load_mnist", [], 0), ("summarize", [], 0),
+                                   ("save_samples", [], 0), ("train", [], 0), ("train", [], 1),
+                                   ("report_errors", [], 0), ("print_figures", ["--seeds", "1",
+                                                                                "2"], 0),
+                                   ("report_errors", ["--eval", SHIPPED], 0)):
+            with self.subTest(where=where, argv=argv, after=after):
+                code, _, stderr = self.interrupt(where, *argv, after=after)
+                self.assertEqual(code, 130)
+                self.assertRegex(stderr, r"^step5\.py: error: interrupted[^\n]*\n$")
+                self.assertEqual(signal.getsignal(signal.SIGINT), signal.default_int_handler)
+                for name in os.listdir(self.tmp):  # a run's file says it stopped short
+                    if name.endswith(".json"):
+                        self.assertEqual(read_json(self.path(name))["status"], "interrupted")
+                        os.remove(self.path(name))
+                self.assertFalse(any(name.startswith(".") for name in os.listdir(self.tmp)))
+
+    def test_before_anything_finished_nothing_is_left(self):
+        code, _, stderr = self.interrupt("train")
+        self.assertEqual(stderr, "step5.py: error: interrupted before anything finished; nothing "
+                                 "was written\n")
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_after_every_seed_finished_the_file_says_so(self):
+        code, _, stderr = self.interrupt("report_errors", "--seeds", "1", "2")
+        self.assertEqual(code, 130)
+        self.assertIn("after every seed had finished", stderr)
+        results = read_json(self.path("r.json"))
+        self.assertEqual(results["status"], "interrupted")
+        self.assertEqual(results["seeds_finished"], [1, 2])
+        self.assertEqual(results["across_seeds"]["seeds"], [1, 2])
+
+
+if __name__ == "__main__":
+    unittest.main()
