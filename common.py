@@ -1,10 +1,8 @@
-"""The engine shared by the step files: MNIST on the device, train and evaluate, the runner.
-
-A step file defines its network (`make_net(hp)`) and hyperparameters (`HPARAMS`) and calls
-`main(__file__, make_net, HPARAMS)`. Read top-down, this file follows a run: the learner, what the
-network gets wrong, the figures over seeds, and `main`. The flags live in flags.py, a run's files
-in run_files.py, the pictures in pictures.py and the MNIST files in mnist_files.py.
-"""
+"""The engine under the step files, each its network (`make_net(hp)`) and `HPARAMS` over
+`main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner, what the network
+gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py), a run's files
+(run_files.py), the pictures (pictures.py) and the MNIST files (mnist_files.py)."""
+import itertools
 import math
 import os
 import signal
@@ -45,19 +43,17 @@ def load_mnist(data_dir, device, log=print):
     stats = {"shape": [len(pixels), 28, 28],
              **{key: getattr(pixels, key)().item() for key in ("min", "max", "mean", "std")}}
     data.update(mean=stats["mean"], std=stats["std"], stats=stats)
-    log(f"data: MNIST from {source}: {len(data['train'][1]):,} train, "
-        f"{len(data['test'][1]):,} test images")
-    log(f"data: train pixels: shape {tuple(stats['shape'])}, min {stats['min']:.4f}, "
+    log(f"data: MNIST from {source}: {len(data['train'][1]):,} train, {len(data['test'][1]):,} "
+        f"test images\ndata: train pixels: shape {tuple(stats['shape'])}, min {stats['min']:.4f}, "
         f"max {stats['max']:.4f}, mean {stats['mean']:.4f}, std {stats['std']:.4f}, "
         f"var {stats['std'] ** 2:.4f}")
     return data, source
 
 
 def augment(images, max_degrees, max_shift, generator):
-    """Rotate each image about its centre by its own angle in [-max_degrees, +max_degrees], then
-    shift it by its own offset in [-max_shift, +max_shift] pixels per axis (uniform draws): one
-    affine grid for the batch, nearest pixel, black fill, as torchvision's RandomAffine does.
-    With neither, the images as they are, and nothing drawn."""
+    """Each image rotated by its own angle in [-max_degrees, max_degrees], then shifted by its own
+    offset in [-max_shift, max_shift] px per axis (uniform draws): one affine grid for the batch,
+    nearest pixel, black fill, as torchvision's RandomAffine; with neither, the images unchanged."""
     if not (max_degrees or max_shift):
         return images
     n, size, device = len(images), images.shape[-1], images.device
@@ -73,8 +69,8 @@ def augment(images, max_degrees, max_shift, generator):
     return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
-def summarize(model, device):
-    """One row per layer: output shape, parameters, receptive field; and the parameter total."""
+def summarize(model, device, log=print):
+    """A row per layer (output shape, parameters, receptive field) and the total, logged too."""
     rows, rf, jump = [], 1, 1
 
     def record(module, inputs, output):
@@ -93,7 +89,12 @@ def summarize(model, device):
         model.eval()(torch.zeros(1, 1, 28, 28, device=device))
     for h in hooks:
         h.remove()
-    return rows, sum(p.numel() for p in model.parameters())
+    total = sum(p.numel() for p in model.parameters())
+    log(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
+    for i, (name, shape, params, rf) in enumerate(rows, 1):
+        log(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
+    log(f"total parameters: {total:,}")
+    return rows, total
 
 
 def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None):
@@ -102,8 +103,7 @@ def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None)
     images, labels = data["train"]
     order = torch.randperm(len(labels), generator=generator, device=labels.device)
     batches = order.split(hp["batch_size"])[:max_batches]
-    loss_sum = torch.zeros((), device=labels.device)
-    correct = torch.zeros((), dtype=torch.long, device=labels.device)
+    loss_sum, correct = torch.zeros((), device=labels.device), torch.zeros((), device=labels.device)
     for index in batches:
         x = augment(images[index], hp["rotation"], hp["translate"], generator)
         output, y = model((x - data["mean"]) / data["std"]), labels[index]
@@ -111,7 +111,7 @@ def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if scheduler is not None:
+        if scheduler:
             scheduler.step()
         loss_sum += loss.detach() * len(y)  # kept on the device: no sync per batch
         correct += (output.argmax(1) == y).sum()
@@ -135,31 +135,24 @@ def evaluate(model, data, max_batches=None):
     return loss_sum / seen, 100.0 * correct / seen, torch.cat(predicted)
 
 
-def make_optimizer(model, hp):
-    if hp.get("optimizer") == "adam":
-        return torch.optim.Adam(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-    return torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
-                           weight_decay=hp["weight_decay"])
-
-
 def make_scheduler(optimizer, hp, steps_per_epoch):
     """OneCycleLR peaking at the step's lr, or StepLR; stepped every batch; None: a constant lr."""
     if hp.get("step_lr"):  # its step size in epochs, counted in batches
         return torch.optim.lr_scheduler.StepLR(
             optimizer, hp["step_lr"]["step_size"] * steps_per_epoch, hp["step_lr"]["gamma"])
-    if not hp["one_cycle"]:
-        return None
-    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=hp["lr"], epochs=hp["epochs"],
-                                               steps_per_epoch=steps_per_epoch, **hp["one_cycle"])
+    return hp["one_cycle"] and torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=hp["lr"], epochs=hp["epochs"], steps_per_epoch=steps_per_epoch,
+        **hp["one_cycle"])
 
 
 def train_seed(seed, make_net, hp, data, device, max_batches=None):
-    """Train one network from seed; after every epoch yields (record, model, the digits it
-    predicted on the test set), the record growing."""
+    """Train one network from seed; yields (record, model, test predictions) after every epoch."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
-    optimizer = make_optimizer(model, hp)
+    optimizer = (torch.optim.Adam(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+                 if hp.get("optimizer") == "adam" else torch.optim.SGD(model.parameters(), lr=hp[
+                     "lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"]))
     batches = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
     scheduler = make_scheduler(optimizer, hp, batches)
     record, start = {"seed": seed, "epochs": []}, time.time()
@@ -178,8 +171,7 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
 # ==============================================================================================
 # What the network gets wrong: accuracy per digit, the confusion matrix, the digits it missed.
 def report_errors(predicted, data, whose, picture):
-    """What `whose` got wrong in the test images it predicted, printed and drawn into `picture`;
-    the report kept in the results file."""
+    """What `whose` got wrong in the test images it predicted: printed, drawn, and returned."""
     images, labels = (t[:len(predicted)] for t in data["test"])
     confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10).cpu()
     per_digit = 100.0 * confusion.diag() / confusion.sum(1).clamp(min=1)
@@ -192,9 +184,9 @@ def report_errors(predicted, data, whose, picture):
         whose, images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist()))
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
           f"images ({report['test_acc']:.2f}% right)")
-    print("digit        " + "".join(f"{d:>6}" for d in range(10)))
-    print("right (%)    " + "".join(f"{v:>6.1f}" for v in report["per_digit_acc"]))
-    print("confusion matrix, a row per true digit, a column per prediction:")
+    print("digit        " + "".join(f"{d:>6}" for d in range(10)) + "\nright (%)    "
+          + "".join(f"{v:>6.1f}" for v in report["per_digit_acc"])
+          + "\nconfusion matrix, a row per true digit, a column per prediction:")
     for digit, row in enumerate(report["confusion"]):
         print(f"  {digit}          " + "".join(f"{v:>6}" for v in row))
     print(f"mistakes: {picture}")
@@ -202,8 +194,7 @@ def report_errors(predicted, data, whose, picture):
 
 
 # ==============================================================================================
-# The figures: a seed's outcome, the budget's verdict, and a step's figures over its seeds (the
-# run's summary, and a row of compare.py's table).
+# The figures: a seed's outcome, the budget's verdict, a step's figures over its seeds (and print).
 def outcome(epochs):
     """Best test accuracy and its epoch, final accuracy, first epoch at or above the target."""
     best = max(epochs, key=lambda e: e["test_acc"])
@@ -214,31 +205,29 @@ def outcome(epochs):
 
 
 def verdict(parameters, record, epochs):
-    """Plain words against the budget: < 10,000 parameters and 99.4% within 15 epochs; a run given
-    fewer epochs says only what it reached in them."""
+    """Plain words against the budget (< 10,000 parameters, 99.4% within 15 epochs), or what a
+    shorter run reached."""
+    first = record["first_epoch_at_target"]
     if epochs < MAX_EPOCHS:
-        first = record["first_epoch_at_target"]
         reached = f"reached {TARGET_ACCURACY}% at epoch {first}" if first else (
             f"{TARGET_ACCURACY}% not reached")
         return (f"{reached} in {epochs} epoch{'s' * (epochs > 1)} (no verdict: the budget is "
                 f"judged on {MAX_EPOCHS})")
-    reasons = []
-    if parameters >= MAX_PARAMETERS:
-        reasons.append(f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}")
-    if not record["first_epoch_at_target"] or record["first_epoch_at_target"] > MAX_EPOCHS:
-        reasons.append(f"{TARGET_ACCURACY}% not reached within {MAX_EPOCHS} epochs")
+    reasons = ([f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}"]
+               * (parameters >= MAX_PARAMETERS)
+               + [f"{TARGET_ACCURACY}% not reached within {MAX_EPOCHS} epochs"]
+               * (not first or first > MAX_EPOCHS))
     return "misses the budget: " + "; ".join(reasons) if reasons else "meets the budget"
-
-
-def spread(values):
-    return {"mean": statistics.fmean(values), "min": min(values), "max": max(values),
-            "std": statistics.stdev(values) if len(values) > 1 else 0.0}
 
 
 def figures_over_seeds(runs):
     """Final and best test accuracy over the seeds (each seed's stored outcome); how many seeds
     reached the target in some epoch and held it in each of the last three (and where the others
     dipped); s/epoch, the median."""
+    def spread(values):
+        return {"mean": statistics.fmean(values), "min": min(values), "max": max(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+
     below = {r["seed"]: {e["epoch"]: e["test_acc"] for e in r["epochs"][-LAST_EPOCHS:]
                          if e["test_acc"] < TARGET_ACCURACY} for r in runs}
     return {"seeds": [r["seed"] for r in runs],
@@ -252,20 +241,9 @@ def figures_over_seeds(runs):
 
 def compact(seeds):
     """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
-    runs = []
-    for seed in seeds:
-        if runs and seed == runs[-1][-1] + 1:
-            runs[-1].append(seed)
-        else:
-            runs.append([seed])
+    runs = [[seed for _, seed in run] for _, run in  # a run: seeds that step by one
+            itertools.groupby(enumerate(seeds), lambda pair: pair[1] - pair[0])]
     return " ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else " ".join(map(str, r)) for r in runs)
-
-
-def print_summary(rows, parameters):
-    print(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
-    for i, (name, shape, params, rf) in enumerate(rows, 1):
-        print(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
-    print(f"total parameters: {parameters:,}")
 
 
 def print_epoch(e, epochs):
@@ -283,73 +261,62 @@ def print_seed(r):
 
 
 def print_figures(f):
-    n, below = len(f["seeds"]), f["seeds_below_target_last_epochs"]
+    n = len(f["seeds"])
     print(f"over {n} seeds ({compact(f['seeds'])}):")
-    for key in ("final_test_acc", "best_test_acc"):
-        s = f[key]
-        print(f"  {key.split('_')[0]:<5} test acc: mean {s['mean']:.3f}% ± {s['std']:.3f}, "
+    for key, s in (("final", f["final_test_acc"]), ("best", f["best_test_acc"])):
+        print(f"  {key:<5} test acc: mean {s['mean']:.3f}% ± {s['std']:.3f}, "
               f"min {s['min']:.2f}%, max {s['max']:.2f}%")
     print(f"  reached {TARGET_ACCURACY}% in some epoch: {f['seeds_reaching_target']}/{n} seeds")
-    dips = "".join(f"; seed {seed} below at "
-                   + ", ".join(f"epoch {e} ({v:.2f}%)" for e, v in d.items())
-                   for seed, d in below.items())
+    dips = "".join(f"; seed {seed} below at " + ", ".join(f"epoch {e} ({v:.2f}%)" for e, v in
+                                                          d.items())
+                   for seed, d in f["seeds_below_target_last_epochs"].items())
     print(f"  at or above {TARGET_ACCURACY}% on each of the last {LAST_EPOCHS} epochs: "
           f"{f['seeds_holding_target_last_epochs']}/{n} seeds{dips}")
 
 
 # ==============================================================================================
 # The runner: the data, saved weights evaluated, or each seed trained; then `main`.
-def load_data(prog, data_dir, device):
-    try:
-        return load_mnist(data_dir, device)
-    except DataError as e:
-        flags.fail(prog, e, code=1)
-
-
 def save_samples(step, data, hp, path):
-    """The first 64 training images as the network sees them (augmented, if the step augments),
-    each with its label, and a title that says so."""
+    """The first 64 training images as the network sees them, each with its label."""
     images, labels = (t[:64] for t in data["train"])
     images = augment(images, hp["rotation"], hp["translate"],
-                     torch.Generator(device=images.device).manual_seed(0))
+                     torch.Generator(images.device).manual_seed(0))
     how = (f"rotated ±{hp['rotation']:g}°, shifted ±{hp['translate']:g} px"
            if hp["rotation"] or hp["translate"] else "as they are")
     run_files.write_text(path, pictures.digits_svg(f"{step}'s first 64 training images: {how}",
-                                                   images.cpu(), [str(v) for v in labels.tolist()],
-                                                   8))
+                                                   images.cpu(), list(map(str, labels.tolist()))))
 
 
 def evaluate_weights(results, model, checkpoint, data, args, run):
     """What the saved weights get wrong, into a file of the evaluation's own."""
     whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
-    mistakes = run_files.run_files(os.path.splitext(run["out"])[0])["mistakes"]
-    run["written"].append(mistakes)
+    run["written"].append(run["files"]["mistakes"])
     predicted = evaluate(model, data, DRY_RUN_BATCHES if args.dry_run else None)[2]
-    report = report_errors(predicted, data, whose, mistakes)
-    run_files.write_json(run["out"], {**results, "eval": args.eval, "runs": [], "errors": report,
-                                      **{k: checkpoint.get(k) for k in ("seed", "epoch",
-                                                                        "test_acc")}})
+    report = report_errors(predicted, data, whose, run["files"]["mistakes"])
+    run_files.write_json(run["out"], {**results, "status": "complete", "eval": args.eval,
+                                      "errors": report, **{k: checkpoint.get(k) for k in
+                                                           ("seed", "epoch", "test_acc")}})
     print(f"evaluation: {run['out']}")
     return report
 
 
 def train_seeds(results, make_net, data, args, run):
     """Each seed's epochs, the results file and curves saved after every one; then what the last
-    seed's final model gets wrong and the figures over seeds. An interruption keeps what finished."""
-    step, hp, finished = results["step"], results["hyperparameters"], []
-    files = run_files.run_files(os.path.splitext(run["out"])[0], args.seeds)
+    seed's final model gets wrong and the figures over seeds; Ctrl-C keeps what finished."""
+    step, hp, finished, files = results["step"], results["hyperparameters"], [], run["files"]
     title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {args.device} "
              f"({results['device_name']})" + (", dry run" if args.dry_run else ""))
 
-    def save(runs, **fields):
-        results.update(fields, runs=runs, seeds_finished=[r["seed"] for r in finished])
+    def save(**fields):  # what Ctrl-C marks and saves once more, from the first epoch on
+        run.update(results=results, save=save)
+        results.update(fields, seeds_finished=[r["seed"] for r in finished])
         run_files.write_json(run["out"], results)
-        run_files.write_text(files["curves"], pictures.curves_svg(title, runs, hp["epochs"],
-                                                                  TARGET_ACCURACY))
+        run_files.write_text(files["curves"], pictures.curves_svg(
+            title, results["runs"], hp["epochs"], TARGET_ACCURACY))
 
-    nothing_kept = run["on_interrupt"]  # until the first epoch is saved
-    run["on_interrupt"] = lambda: interrupted(results, finished, args.seeds, save, nothing_kept,
-                                              run["out"])
+    overrides = f"; overrides {results['overrides']}" * bool(results["overrides"])
+    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; "
+          f"device {args.device}{overrides}" + "; DRY RUN" * args.dry_run)
     run["written"].append(files["samples"])
     save_samples(step, data, hp, files["samples"])
     for seed in args.seeds:
@@ -358,97 +325,56 @@ def train_seeds(results, make_net, data, args, run):
         for record, model, predicted in train_seed(seed, make_net, hp, data, args.device,
                                                    DRY_RUN_BATCHES if args.dry_run else None):
             print_epoch(record["epochs"][-1], hp["epochs"])
-            # a verdict once the seed has had its epochs; none for a check of the plumbing
-            if not args.dry_run and len(record["epochs"]) == hp["epochs"]:
+            if not args.dry_run and len(record["epochs"]) == hp["epochs"]:  # none for a dry run
                 record["verdict"] = verdict(results["parameters"], record, hp["epochs"])
-            save(finished + [record])
+            save(runs=finished + [record])
             if args.save_model:  # the latest weights, replaced like the results
                 run_files.save_weights(files[f"seed{seed}"], step, model, hp, record, data)
         finished.append(record)
+        results["across_seeds"] = figures_over_seeds(finished)
         print_seed(record)
     results["errors"] = dict(seed=seed, **report_errors(
         predicted, data, f"{step} seed {seed}'s final model", files["mistakes"]))
-    results["across_seeds"] = figures_over_seeds(finished)
     if len(finished) > 1:
         print_figures(results["across_seeds"])
     if args.dry_run:
         print("dry run: a check of the plumbing, no verdict on the budget")
-    save(finished, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    save(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     print(f"results: {run['out']}; curves: {files['curves']}; samples: {files['samples']}"
-          + (f"; weights: {os.path.splitext(run['out'])[0]}-seed*.pt" if args.save_model else ""))
+          + (f"; weights: {files['results'][:-5]}-seed*.pt" if args.save_model else ""))
     return results
 
 
-def interrupted(results, finished, seeds, save, nothing_kept, out):
-    """After Ctrl-C: the results file marked, keeping what finished; the one line to say."""
-    if results.get("status") == "complete":
-        return f"interrupted after the run had finished; it is all in {out}"
-    if not results.get("runs"):
-        return nothing_kept()
-    if len(finished) < len(seeds):
-        save(results["runs"], status="interrupted")
-        return f"interrupted; what finished so far is in {out}"
-    save(finished, status="interrupted", across_seeds=figures_over_seeds(finished))
-    return ("interrupted after every seed had finished" + (
-        "" if "errors" in results else " (what the network gets wrong: not reported)")
-        + f"; every seed is in {out}")
-
-
 def main(step_file, make_net, hparams, argv=None):
-    """Parse the flags; evaluate saved weights, or train each seed, print what the network gets
-    wrong and the figures over seeds, and save the results file and the pictures. Ctrl-C or
-    `kill` at any moment: exit 130, one line, and a results file that says what finished."""
+    """The flags, the results file claimed, then saved weights evaluated or each seed trained.
+    Ctrl-C or `kill` at any moment: exit 130, one line, and a file that says what finished."""
     argv = sys.argv[1:] if argv is None else list(argv)
     step = os.path.splitext(os.path.basename(step_file))[0]
     prog = f"{step}.py"
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops a run as Ctrl-C
     args, hp, overrides = flags.parse_args(step, hparams, argv)
-    device = args.device
-    if device.type == "cuda":  # same seed, same device, same numbers
+    if args.device.type == "cuda":  # same seed, same device, same numbers
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     try:
-        model = make_net(hp).to(device)
-        checkpoint = args.eval and check_weights(prog, args.eval, step, model, device)
-        # a dry run replaces an earlier dry run, never a real run
-        replaceable = lambda earlier: args.dry_run and not args.eval and earlier.get("dry_run")
+        model = make_net(hp).to(args.device)
+        try:  # saved weights are checked before a file is claimed for their evaluation
+            checkpoint = args.eval and run_files.load_weights(args.eval, step, model, args.device)
+        except ValueError as e:
+            flags.fail(prog, f"argument --eval: {args.eval}: {e}")
+        replaceable = lambda earlier: (  # a dry run replaces a dry run's file, never a real run's
+            args.dry_run and not args.eval and earlier.get("dry_run"))
         with run_files.claimed(prog, args.out, [] if args.eval else args.seeds,
                                replaceable) as run:
-            data, source = load_data(prog, args.data_dir, device)
-            rows, parameters = summarize(model, device)
-            print_summary(rows, parameters)
-            results = describe(step_file, hp, overrides, args, argv, model, rows, parameters)
-            results["data"] = {"source": source, **data["stats"]}
+            try:
+                data, source = load_mnist(args.data_dir, args.device)
+            except DataError as e:
+                flags.fail(prog, e, code=1)
+            rows, _ = summarize(model, args.device)
+            results = run_files.describe(step_file, argv, args, hp, overrides, model, rows,
+                                         {"source": source, **data["stats"]})
             if args.eval:
                 return evaluate_weights(results, model, checkpoint, data, args, run)
-            print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
-                  f"{compact(args.seeds)}; device {device}"
-                  + (f"; overrides {overrides}" if overrides else "") + "; DRY RUN" * args.dry_run)
             return train_seeds(results, make_net, data, args, run)
     except KeyboardInterrupt:  # before the results file was claimed
         flags.fail(prog, "interrupted before anything finished; nothing was written", code=130)
 
-
-def check_weights(prog, path, step, model, device):
-    """The checkpoint at path, loaded into model, or the one-line error: before any file is
-    claimed for the evaluation."""
-    try:
-        return run_files.load_weights(path, step, model, device)
-    except ValueError as e:
-        flags.fail(prog, f"argument --eval: {path}: {e}")
-
-
-def describe(step_file, hp, overrides, args, argv, model, rows, parameters):
-    """What a results file says of its run: the command, the network (and the step file's own
-    text, so that it says what ran without version control), the machine and the code."""
-    step = os.path.splitext(os.path.basename(step_file))[0]
-    with open(step_file, encoding="utf-8") as f:
-        source = f.read()
-    return {"step": step, "status": "running", "command": " ".join([f"{step}.py"] + argv),
-            "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run,
-            "seeds": [] if args.eval else args.seeds, "parameters": parameters,
-            "layers": [str(m) for m in model.modules() if not list(m.children())],
-            "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r))
-                             for r in rows],
-            "device": str(args.device), **run_files.machine(args.device), "torch": torch.__version__,
-            "code": run_files.code_version(), "step_file": source,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

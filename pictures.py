@@ -125,7 +125,7 @@ def curves_svg(title, records, epochs, target):
     return svg_document(width, height, title, body)
 
 
-def digits_svg(title, images, captions, columns=10):
+def digits_svg(title, images, captions, columns=8):
     """Digits in a grid, each with its caption beneath; every image a small PNG inside the SVG."""
     cell, text_h, pad = 56, 16, 8
     rows = math.ceil(len(captions) / columns) or 1
@@ -149,7 +149,7 @@ def mistakes_svg(title, images, labels, predicted, most=100):
     shown = min(len(labels), most)
     more = f" (the first {shown} shown)" if shown < len(labels) else ""
     return digits_svg(f"what {title} gets wrong: {len(labels)} digits, true as predicted{more}",
-                      images, [f"{labels[k]} as {predicted[k]}" for k in range(shown)])
+                      images, [f"{labels[k]} as {predicted[k]}" for k in range(shown)], 10)
 
 
 COMPARISON_MARK = "<desc>drawn by compare.py</desc>"  # what compare.py --out may replace

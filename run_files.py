@@ -10,6 +10,7 @@ import platform
 import signal
 import subprocess
 import sys
+import time
 import warnings
 
 import torch
@@ -130,9 +131,10 @@ def claim_results_file(out, seeds, replaceable=lambda earlier: False):
 @contextlib.contextmanager
 def claimed(prog, out, seeds, replaceable):
     """Claim the results file (the one asked for, or the first free numbered name) and hold it
-    while the block runs. Ctrl-C or `kill` inside ends the process with one line and exit 130:
-    run["on_interrupt"]() marks what the run wrote and says what it kept; until the run sets
-    it, the files in run["written"] are removed."""
+    while the block runs with run = {"out": the file, "files": the run's files by kind, "written":
+    those to remove if nothing was saved}; once the run saves, it sets run["results"] and
+    run["save"]. Ctrl-C or `kill` inside
+    ends the process with one line and exit 130, the results file marked as interrupted."""
     try:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         path, held = claim_results_file(out, seeds, replaceable)
@@ -142,21 +144,32 @@ def claimed(prog, out, seeds, replaceable):
         fail(prog, f"argument --out: cannot write to {os.path.dirname(out) or '.'}: {e.strerror}")
     if path != out:
         print(f"{out} holds an earlier run, kept as it is; this one writes {path}")
-
-    def nothing_kept():
-        for written in filter(os.path.exists, run["written"]):
-            os.remove(written)
-        return "interrupted before anything finished; nothing was written"
-
-    run = {"out": path, "written": [], "on_interrupt": nothing_kept}
+    run = {"out": path, "files": run_files(os.path.splitext(path)[0], seeds), "written": [],
+           "results": None}
     try:
         yield run
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the save short
-        fail(prog, run["on_interrupt"](), code=130)
+        fail(prog, interrupted(run), code=130)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         release(held)
+
+
+def interrupted(run):
+    """After Ctrl-C: the results file marked, keeping what finished; the one line to say."""
+    results, out = run["results"], run["out"]
+    if results is None or not results["runs"]:
+        for written in filter(os.path.exists, run["written"]):
+            os.remove(written)
+        return "interrupted before anything finished; nothing was written"
+    if results["status"] == "complete":
+        return f"interrupted after the run had finished; it is all in {out}"
+    run["save"](status="interrupted")
+    if len(results["seeds_finished"]) < len(results["seeds"]):
+        return f"interrupted; what finished so far is in {out}"
+    unreported = "" if "errors" in results else " (what the network gets wrong: not reported)"
+    return f"interrupted after every seed had finished{unreported}; every seed is in {out}"
 
 
 def save_weights(path, step, model, hp, record, data):
@@ -187,6 +200,24 @@ def load_weights(path, step, model, device):
     except RuntimeError:
         raise ValueError(f"weights of another network than {step}'s (other layers or shapes)")
     return checkpoint
+
+
+def describe(step_file, argv, args, hp, overrides, model, rows, data):
+    """What a results file says of its run: the command, the network and the step file's own
+    text (what ran, even without version control), the machine, the code and the data."""
+    step = os.path.splitext(os.path.basename(step_file))[0]
+    with open(step_file, encoding="utf-8") as f:
+        text = f.read()
+    return {"step": step, "status": "running", "command": " ".join([f"{step}.py"] + argv),
+            "runs": [],
+            "hyperparameters": hp, "overrides": overrides, "dry_run": args.dry_run,
+            "seeds": [] if args.eval else args.seeds,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "layers": [str(m) for m in model.modules() if not list(m.children())],
+            "summary_rows": [dict(zip(("layer", "output_shape", "params", "receptive_field"), r))
+                             for r in rows], "device": str(args.device), **machine(args.device),
+            "torch": torch.__version__, "code": code_version(), "step_file": text, "data": data,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def machine(device):

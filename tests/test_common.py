@@ -53,7 +53,8 @@ class LearnerTest(unittest.TestCase):
         self.assertGreater(len(offsets), 3)  # the offsets vary from image to image
 
     def test_rows_shapes_parameters_and_receptive_field(self):
-        rows, total = common.summarize(step5.make_net(step5.HPARAMS), torch.device("cpu"))
+        rows, total = common.summarize(step5.make_net(step5.HPARAMS), torch.device("cpu"),
+                                       log=lambda line: None)
         self.assertEqual(total, 9142)
         self.assertEqual(sum(r[2] for r in rows), total)
         convs = [r for r in rows if r[0] == "Conv2d"]
