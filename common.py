@@ -2,13 +2,23 @@
 `main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner, what the network
 gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py), a run's files
 (run_files.py), the pictures (pictures.py) and the MNIST files (mnist_files.py)."""
-import itertools
-import math
 import os
 import signal
-import statistics
 import sys
-import time
+
+
+def stop_at_start(signum, frame):  # Ctrl-C or `kill` while torch loads: one line, as later on
+    print(f"{os.path.basename(sys.argv[0])}: error: interrupted before anything finished; nothing "
+          "was written", file=sys.stderr)
+    os._exit(130)
+
+
+signal.signal(signal.SIGINT, stop_at_start)  # before the slow imports; main() takes over
+signal.signal(signal.SIGTERM, stop_at_start)
+import itertools  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
 
 import torch
 import torch.nn as nn
@@ -181,7 +191,8 @@ def report_errors(predicted, data, whose, picture):
               "per_digit_acc": [round(v, 2) for v in per_digit.tolist()],
               "confusion": confusion.tolist()}
     run_files.write_text(picture, pictures.mistakes_svg(
-        whose, images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist()))
+        whose, images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist(),
+        len(labels)))
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
           f"images ({report['test_acc']:.2f}% right)")
     print("digit        " + "".join(f"{d:>6}" for d in range(10)) + "\nright (%)    "
@@ -257,7 +268,7 @@ def print_seed(r):
     last = " ".join(f"{e['test_acc']:.2f}" for e in r["epochs"][-LAST_EPOCHS:])
     print(f"seed {r['seed']}: final {r['final_test_acc']:.2f}%  best {r['best_test_acc']:.2f}% "
           f"(epoch {r['best_epoch']})  first >= {TARGET_ACCURACY}%: {first}  last epochs: {last}  "
-          f"{r['seconds']:.0f}s" + (f"  {r['verdict']}" if "verdict" in r else ""), flush=True)
+          f"{r['seconds']:.0f}s  {r.get('verdict', r.get('reached', ''))}".rstrip(), flush=True)
 
 
 def print_figures(f):
@@ -294,7 +305,8 @@ def evaluate_weights(results, model, checkpoint, data, args, run):
     predicted = evaluate(model, data, DRY_RUN_BATCHES if args.dry_run else None)[2]
     report = report_errors(predicted, data, whose, run["files"]["mistakes"])
     run_files.write_json(run["out"], {**results, "status": "complete", "eval": args.eval,
-                                      "errors": report, **{k: checkpoint.get(k) for k in
+                                      "errors": report, "test_images": report["test_images"],
+                                      **{k: checkpoint.get(k) for k in
                                                            ("seed", "epoch", "test_acc")}})
     print(f"evaluation: {run['out']}")
     return report
@@ -311,8 +323,10 @@ def train_seeds(results, make_net, data, args, run):
         run.update(results=results, save=save)
         results.update(fields, seeds_finished=[r["seed"] for r in finished])
         run_files.write_json(run["out"], results)
-        run_files.write_text(files["curves"], pictures.curves_svg(
-            title, results["runs"], hp["epochs"], TARGET_ACCURACY))
+        stopped = f" ({results['status']}: {len(finished)} of {len(args.seeds)} seeds finished)"
+        run_files.write_text(files["curves"], pictures.curves_svg(title + stopped * (
+            results["status"] in ("interrupted", "failed")), results["runs"], hp["epochs"],
+            TARGET_ACCURACY))
 
     overrides = f"; overrides {results['overrides']}" * bool(results["overrides"])
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; "
@@ -326,7 +340,8 @@ def train_seeds(results, make_net, data, args, run):
                                                    DRY_RUN_BATCHES if args.dry_run else None):
             print_epoch(record["epochs"][-1], hp["epochs"])
             if not args.dry_run and len(record["epochs"]) == hp["epochs"]:  # none for a dry run
-                record["verdict"] = verdict(results["parameters"], record, hp["epochs"])
+                record["verdict" if hp["epochs"] >= MAX_EPOCHS else "reached"] = verdict(
+                    results["parameters"], record, hp["epochs"])
             save(runs=finished + [record])
             if args.save_model:  # the latest weights, replaced like the results
                 run_files.save_weights(files[f"seed{seed}"], step, model, hp, record, data)
@@ -351,7 +366,8 @@ def main(step_file, make_net, hparams, argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     step = os.path.splitext(os.path.basename(step_file))[0]
     prog = f"{step}.py"
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops a run as Ctrl-C
+    for sig in (signal.SIGINT, signal.SIGTERM):  # `kill` stops a run as Ctrl-C does
+        signal.signal(sig, signal.default_int_handler)
     args, hp, overrides = flags.parse_args(step, hparams, argv)
     if args.device.type == "cuda":  # same seed, same device, same numbers
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False

@@ -87,49 +87,67 @@ def table(rows, notes):
         mixed = "mixed machines: " * (len(row["machines"]) > 1)
         seeds = common.compact(sorted(r["seed"] for r in row["runs"]))
         joined = {key: ", ".join(sorted(row[key])) for key in ("devices", "torch", "codes")}
-        lines.append(f"{name}: seeds {seeds}, {max(len(r['epochs']) for r in row['runs'])} epochs, "
+        n, epochs = len(row["runs"]), max(len(r["epochs"]) for r in row["runs"])
+        lines.append(f"{name}: seed{'s' * (n > 1)} {seeds}, {epochs} epoch{'s' * (epochs > 1)}, "
                      f"{joined['devices']} ({mixed}{'; '.join(sorted(row['machines']))}), "
                      f"torch {joined['torch']}, code {joined['codes']}")
     return "\n".join(lines + notes) + "\n"
 
 
-def check_picture_path(parser, path):
-    """--out must be an .svg, and new or a picture compare.py drew."""
+def picture_path(parser, path, files):
+    """Where --out's picture goes: path, if it is new or a picture compare.py drew from the same
+    files; else the first such <stem>.N.svg, said; never a file compare.py did not draw."""
     if not path.endswith(".svg"):
         parser.error(f"argument --out: {path} does not end in .svg: --out is the picture")
-    if os.path.isdir(path):
-        parser.error(f"argument --out: {path} is a folder")
-    if os.path.exists(path):
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        parser.error(f"argument --out: {parent} is a file, not a folder")
+    mark = pictures.comparison_mark(sorted(os.path.relpath(f, os.path.dirname(
+        os.path.abspath(path))) for f in files))
+    for n in range(10**6):
+        taken = path if n == 0 else f"{path[:-4]}.{n}.svg"
+        if os.path.isdir(taken) and n == 0:
+            parser.error(f"argument --out: {path} is a folder")
+        if os.path.isdir(taken):
+            continue
+        if not os.path.exists(taken):
+            break
         try:
-            with open(path, errors="replace") as f:
-                drawn = pictures.COMPARISON_MARK in f.read(4096)
+            with open(taken, errors="replace") as f:
+                head = f.read(8192)
         except OSError as e:
-            parser.error(f"argument --out: cannot read {path}: {e.strerror}")
-        if not drawn:
+            parser.error(f"argument --out: cannot read {taken}: {e.strerror}")
+        if mark in head:
+            break
+        if n == 0 and pictures.COMPARISON_MARK not in head:
             parser.error(f"argument --out: {path} exists and is not a picture compare.py drew; "
                          "left as it is")
+    if taken != path:
+        print(f"{path} was drawn from other files, kept as it is; this one draws {taken}")
+    return taken, mark
 
 
 def main(argv=None):
     parser = flags.ArgumentParser(prog="compare.py", description="Put steps side by side: a "
-                                   "Markdown table and one picture from results files.")
+                                  "Markdown table and one picture from results files.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
     parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file "
-                        "(new, or one compare.py drew)")
+                        "(new, or one compare.py drew from the same files)")
     args = parser.parse_args(argv)
-    if args.out:  # a picture only: never a results file, a step file or any other file
-        check_picture_path(parser, args.out)
     try:
         rows, notes = load_rows(args.files)
     except ValueError as e:
         parser.error(str(e))
-    if args.out:
+    if args.out:  # a picture only: never a results file, a step file or any other file
+        out, mark = picture_path(parser, args.out, args.files)
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-            run_files.write_text(args.out, pictures.comparison_svg(
-                {name: row["runs"] for name, row in rows.items()}, common.TARGET_ACCURACY))
+            os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+            run_files.write_text(out, pictures.comparison_svg(
+                {name: row["runs"] for name, row in rows.items()}, common.TARGET_ACCURACY, mark))
         except OSError as e:
-            parser.error(f"argument --out: cannot write {args.out}: {e.strerror}")
+            parser.error(f"argument --out: cannot write {out}: {e.strerror}")
     print(table(rows, notes), end="")
 
 

@@ -36,14 +36,17 @@ def checked(kind, ok, wanted):
     return parse
 
 
-# What a hyperparameter's flag takes; any other scalar hyperparameter (weight decay, rotation,
-# translate) takes a number >= 0, where 0 turns it off.
+# What a hyperparameter's flag takes, finite and of a size the step can use; any other scalar
+# hyperparameter takes a number >= 0, where 0 turns it off.
 HPARAM_RULES = {
     "epochs": (int, lambda v: v >= 1, "at least 1"),
     "batch_size": (int, lambda v: 1 <= v <= TRAIN_SIZE, f"from 1 to {TRAIN_SIZE:,}"),
-    "lr": (float, lambda v: v > 0, "above 0"),
+    "lr": (float, lambda v: 0 < v <= 10, "above 0 and at most 10"),
     "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "weight_decay": (float, lambda v: 0 <= v <= 1, "from 0 to 1"),
+    "rotation": (float, lambda v: 0 <= v <= 180, "from 0 to 180"),
+    "translate": (float, lambda v: 0 <= v < 14, "at least 0 and below 14 (half the image)"),
 }
 OTHER_HPARAM_RULE = (float, lambda v: v >= 0, "at least 0")
 HPARAM_UNITS = {"rotation": "degrees", "translate": "pixels"}
@@ -85,12 +88,14 @@ def make_parser(step, hparams):
         if isinstance(default, (int, float)) and not isinstance(default, bool):
             kind, ok, wanted = HPARAM_RULES.get(key, OTHER_HPARAM_RULE)
             unit = f" in {HPARAM_UNITS[key]}" if key in HPARAM_UNITS else ""
+            name = ("the one-cycle schedule's peak lr" if key == "lr" and hparams.get("one_cycle")
+                    else key.replace("_", " "))
             parser.add_argument("--" + key.replace("_", "-"), type=checked(kind, ok, wanted),
                                 default=default, metavar=kind.__name__.upper(),
-                                help=f"{key.replace('_', ' ')}{unit}, {wanted} (default: "
-                                     f"{default})")
+                                help=f"{name}{unit}, {wanted} (default: {default})")
     parser.add_argument("--seed", "--seeds", dest="seeds", type=seed_range, nargs="+",
-                        default=[[1]], metavar="S", help="seeds and ranges: 1 2 5-8 (default: 1)")
+                        action="extend", metavar="S",
+                        help="seeds and ranges: 1 2 5-8; repeated flags add up (default: 1)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--data-dir", default="data", metavar="DIR",
                         help="where MNIST lives (default: data)")
@@ -109,7 +114,7 @@ def parse_args(step, hparams, argv):
     parser = make_parser(step, hparams)
     args = parser.parse_args(argv)
     hp = {key: getattr(args, key, value) for key, value in hparams.items()}
-    args.seeds = [seed for seeds in args.seeds for seed in seeds]
+    args.seeds = [seed for seeds in args.seeds or [[1]] for seed in seeds]
     if len(set(args.seeds)) != len(args.seeds):
         parser.error("argument --seed: each seed once")
     try:

@@ -54,6 +54,9 @@ def prepare_mnist(data_dir, log=print):
     with the wrong MD5 is reported and replaced; new files are fetched into a temporary folder
     beside them and checked before they move in, so no half-written file takes a canonical name."""
     raw = raw_folder(data_dir)
+    if os.path.isdir(raw) and not os.access(raw, os.R_OK | os.X_OK):
+        raise DataError(f"cannot read {raw}: permission denied; give --data-dir a folder you can "
+                        "read and write")
     missing = []
     for name, md5 in MNIST_MD5.items():
         path = os.path.join(raw, name)
@@ -67,9 +70,15 @@ def prepare_mnist(data_dir, log=print):
     if not missing:
         return "local files"
     try:
-        os.makedirs(raw, exist_ok=True)
-    except OSError as e:
-        raise DataError(f"cannot create {raw}: {e.strerror}")
+        return fetch_into(raw, missing, log)
+    except OSError as e:  # a shared, read-only dataset folder, say
+        raise DataError(f"cannot write into {raw}: {e.strerror}; give --data-dir a folder you "
+                        "can write")
+
+
+def fetch_into(raw, missing, log):
+    """Fetch the missing files into raw from the first source that gives all four intact."""
+    os.makedirs(raw, exist_ok=True)
     errors = []
     for source, fetch in SOURCES:
         with tempfile.TemporaryDirectory(dir=raw, prefix=".fetch-") as tmp:
@@ -82,11 +91,13 @@ def prepare_mnist(data_dir, log=print):
             except (DataError, OSError, zipfile.BadZipFile, pickle.UnpicklingError,
                     ValueError) as e:
                 errors.append(f"{source}: {e}")
+                log(f"data: {errors[-1]}")
                 continue
             for name in missing:
                 os.replace(os.path.join(fetched, name), os.path.join(raw, name))
         log(f"data: fetched {', '.join(missing)} from {source} into {raw}")
-        return source
+        return source if len(missing) == len(MNIST_MD5) else (
+            f"local files and {source} ({', '.join(missing)})")
     raise DataError(f"MNIST is missing or corrupt in {raw} and could not be fetched "
                     f"({'; '.join(errors)}). Put the four uncompressed files "
                     f"{', '.join(MNIST_MD5)} in {raw}/ by hand.")

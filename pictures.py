@@ -4,6 +4,7 @@ import base64
 import io
 import math
 import statistics
+import textwrap
 from xml.sax.saxutils import escape
 
 from torchvision.utils import save_image
@@ -22,12 +23,18 @@ def accuracy_scale(floor, peak, ticks):
 
 
 def svg_document(width, height, title, body):
+    """The picture, its title wrapped to fit the width (14 px type: about 7.7 px a character) and
+    the body moved down by the lines it took."""
+    lines = textwrap.wrap(title, int(width / 7.7)) or [""]
+    extra, height = 18 * (len(lines) - 1), height + 18 * (len(lines) - 1)
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{escape(title)}</text>',
-        *body, "</svg>"]) + "\n"
+        *[f'<text x="{width / 2}" y="{20 + 18 * i}" text-anchor="middle" font-size="14">'
+          f'{escape(line)}</text>' for i, line in enumerate(lines)],
+        *([f'<g transform="translate(0,{extra})">', *body, "</g>"] if extra else body),
+        "</svg>"]) + "\n"
 
 
 def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=None, target=None,
@@ -57,6 +64,10 @@ def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=Non
 
 
 def svg_polyline(points, colour, title, clip, extra=""):
+    """A line through the points; a single point, which a polyline would not draw, a dot."""
+    if len(points) == 1:
+        return (f'<circle clip-path="url(#{clip})" cx="{points[0][0]:.1f}" cy="{points[0][1]:.1f}" '
+                f'r="3" fill="{colour}"{extra}><title>{escape(title)}</title></circle>')
     return (f'<polyline clip-path="url(#{clip})" points="'
             + " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             + f'" fill="none" stroke="{colour}"{extra}><title>{escape(title)}</title></polyline>')
@@ -143,19 +154,24 @@ def digits_svg(title, images, captions, columns=8):
     return svg_document(width, height, title, body)
 
 
-def mistakes_svg(title, images, labels, predicted, most=100):
+def mistakes_svg(title, images, labels, predicted, tested, most=100):
     """The first `most` missed digits as the network saw them, each with its true and predicted
-    digit."""
+    digit, titled as the terminal says it."""
     shown = min(len(labels), most)
     more = f" (the first {shown} shown)" if shown < len(labels) else ""
-    return digits_svg(f"what {title} gets wrong: {len(labels)} digits, true as predicted{more}",
+    return digits_svg(f"what {title} gets wrong: {len(labels)} of {tested:,} test images, true "
+                      f"as predicted{more}",
                       images, [f"{labels[k]} as {predicted[k]}" for k in range(shown)], 10)
 
 
-COMPARISON_MARK = "<desc>drawn by compare.py</desc>"  # what compare.py --out may replace
+COMPARISON_MARK = "<desc>drawn by compare.py"  # what compare.py --out may replace
 
 
-def comparison_svg(rows, target):
+def comparison_mark(files):
+    return f"{COMPARISON_MARK} from {escape(' '.join(files))}</desc>"
+
+
+def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     """Left: each row's test accuracy per epoch, median line over a min-max band; right: every
     seed's final accuracy as a dot, a column per row; the target across both. The scale shows at
     most 2 points below the target: a final below that is a triangle on the bottom edge, with its
@@ -174,7 +190,7 @@ def comparison_svg(rows, target):
     bottom, right = top + panel_h, left + left_w + gap
     y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
     x_of = lambda epoch: left + (epoch - 1) / max(epochs - 1, 1) * left_w  # noqa: E731
-    body = [COMPARISON_MARK] + svg_panel(  # the target labelled once, right of the right panel
+    body = [mark] + svg_panel(  # the target labelled once, right of the right panel
         (left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of, epochs,
         clip="plot", target=target, target_label=False)
     body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)",
@@ -186,8 +202,8 @@ def comparison_svg(rows, target):
         body += final_dots(label, runs, colour[label], centre, column * 0.6, y_of, lo, bottom)
         body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
     legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
-    for k in range(3):
-        body += svg_legend(left + k * 280, bottom + 62, legend[k * lines:(k + 1) * lines])
+    for k in range(3):  # read across: 1 2 3, then 4 5 6 beneath them
+        body += svg_legend(left + k * 280, bottom + 62, legend[k::3])
     body.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, '
                 f'a dot per seed, a column per row</text>')
     return svg_document(width, height, "test accuracy over seeds: per epoch (median, min-max band) "

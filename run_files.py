@@ -3,6 +3,7 @@ files are kept, the new run taking the first free numbered name), weights saved 
 machine and commit a run records, and what Ctrl-C does. Not the training story, so not in
 common.py."""
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -133,43 +134,72 @@ def claimed(prog, out, seeds, replaceable):
     """Claim the results file (the one asked for, or the first free numbered name) and hold it
     while the block runs with run = {"out": the file, "files": the run's files by kind, "written":
     those to remove if nothing was saved}; once the run saves, it sets run["results"] and
-    run["save"]. Ctrl-C or `kill` inside
-    ends the process with one line and exit 130, the results file marked as interrupted."""
+    run["save"]. Ctrl-C or `kill` inside: one line, exit 130, the results file marked as
+    interrupted; a failure: one line, exit 1, and nothing left behind that holds nothing."""
+    folder = os.path.dirname(os.path.abspath(out))
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        made = missing_folders(folder)
+        os.makedirs(folder, exist_ok=True)
         path, held = claim_results_file(out, seeds, replaceable)
     except ValueError as e:
         fail(prog, f"argument --out: {e}")
-    except OSError as e:
-        fail(prog, f"argument --out: cannot write to {os.path.dirname(out) or '.'}: {e.strerror}")
+    except OSError as e:  # /proc, say, exists but takes no new file
+        why = "it takes no new files" if e.errno == errno.ENOENT else e.strerror
+        fail(prog, f"argument --out: cannot write to {os.path.dirname(out) or '.'}: {why}")
     if path != out:
-        print(f"{out} holds an earlier run, kept as it is; this one writes {path}")
+        earlier = "holds an earlier run" if os.path.exists(out) else "has no results file, but " \
+            "an earlier run's files are beside it"
+        print(f"{out} {earlier}, kept as it is; this one writes {path}")
     run = {"out": path, "files": run_files(os.path.splitext(path)[0], seeds), "written": [],
            "results": None}
     try:
         yield run
+    except SystemExit:  # a one-line error (bad data, say): nothing was saved
+        remove_what_was_made(run)
+        raise
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the save short
-        fail(prog, interrupted(run), code=130)
+        fail(prog, interrupted(run, "interrupted"), code=130)
+    except Exception as e:  # a bug or a full disk: said in one line, what finished kept
+        fail(prog, interrupted(run, "failed") + f" ({type(e).__name__}: {e})", code=1)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         release(held)
+        for folder in made:  # deepest first: those the run made and left empty
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)
 
 
-def interrupted(run):
-    """After Ctrl-C: the results file marked, keeping what finished; the one line to say."""
-    results, out = run["results"], run["out"]
-    if results is None or not results["runs"]:
+def missing_folders(folder):
+    """The folders from folder up that do not exist yet, deepest first."""
+    missing = []
+    while not os.path.exists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    return missing
+
+
+def remove_what_was_made(run):
+    """The files a run wrote, removed while it has saved nothing."""
+    if run["results"] is None or not run["results"]["runs"]:
         for written in filter(os.path.exists, run["written"]):
             os.remove(written)
-        return "interrupted before anything finished; nothing was written"
+
+
+def interrupted(run, how):
+    """After Ctrl-C or a failure (how): the results file marked, keeping what finished, or, if
+    nothing did, every file and folder the run made removed; the one line to say."""
+    results, out = run["results"], run["out"]
+    if results is None or not results["runs"]:
+        remove_what_was_made(run)
+        return f"{how} before anything finished; nothing was written"
     if results["status"] == "complete":
-        return f"interrupted after the run had finished; it is all in {out}"
-    run["save"](status="interrupted")
+        return f"{how} after the run had finished; it is all in {out}"
+    run["save"](status=how)
     if len(results["seeds_finished"]) < len(results["seeds"]):
-        return f"interrupted; what finished so far is in {out}"
+        return f"{how}; what finished so far is in {out}"
     unreported = "" if "errors" in results else " (what the network gets wrong: not reported)"
-    return f"interrupted after every seed had finished{unreported}; every seed is in {out}"
+    return f"{how} after every seed had finished{unreported}; every seed is in {out}"
 
 
 def save_weights(path, step, model, hp, record, data):

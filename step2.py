@@ -5,9 +5,8 @@ Change: fewer kernels (8, then 16), a 1x1 convolution and global average pooling
 Result: 8,962 params, final 96.574% ± 6.807, min 79.73%; 99.4% reached 0/8, held 0/8 (301-308).
 Analysis: light enough but fragile: seven seeds end at 98.8-99.1%, and seed 305 stalls at 79.7%.
 """
+from common import main  # first: Ctrl-C is one line even while torch loads
 import torch.nn as nn
-
-from common import main
 
 HPARAMS = dict(
     epochs=15,

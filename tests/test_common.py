@@ -131,6 +131,10 @@ class RunnerTest(TempDir):
         self.assertNotIn("budget:", stdout)
         self.assertIn("99.4% not reached in 3 epochs (no verdict: the budget is judged on 15)",
                       stdout)
+        [short] = read_json(self.path("short.json"))["runs"]
+        self.assertNotIn("verdict", short)  # a short run has no verdict, only what it reached
+        self.assertEqual(short["reached"], "99.4% not reached in 3 epochs (no verdict: the budget "
+                                           "is judged on 15)")
 
     def test_what_the_network_gets_wrong_is_printed_kept_and_drawn(self):
         out = self.path("r.json")
@@ -151,7 +155,7 @@ class RunnerTest(TempDir):
                       stdout)
         self.assertIn("confusion matrix, a row per true digit, a column per prediction:", stdout)
         root = ET.parse(self.path("r-mistakes.svg")).getroot()
-        self.assertEqual(len(root.findall(f"{SVG}image")), min(100, report["mistakes"]))
+        self.assertEqual(len(root.findall(f".//{SVG}image")), min(100, report["mistakes"]))
         labels = [t.text for t in root.iter(f"{SVG}text")
                   if re.fullmatch(r"\d as \d", t.text or "")]
         self.assertEqual(len(labels), min(100, report["mistakes"]))
@@ -193,6 +197,11 @@ class RunnerTest(TempDir):
         self.assertEqual(len(root.findall(f"{SVG}image")), 64)
         self.assertEqual(texts[1:5], ["5", "0", "4", "1"])  # MNIST's first training labels
 
+    def test_a_results_file_keeps_the_step_files_text(self):
+        self.assertEqual(run("--dry-run", "--epochs", "1", "--out", self.path("r.json"))[0], 0)
+        with open(step5.__file__) as f:
+            self.assertEqual(read_json(self.path("r.json"))["step_file"], f.read())
+
 
 class EvalTest(TempDir):
     """--eval: saved weights evaluated, or refused in one line."""
@@ -207,7 +216,7 @@ class EvalTest(TempDir):
         self.assertIn(f"evaluation: {self.path('e-eval.json')}", stdout)
         self.assertIn("confusion matrix", stdout)
         root = ET.parse(self.path("e-eval-mistakes.svg")).getroot()
-        self.assertEqual(len(root.findall(f"{SVG}image")), 50)
+        self.assertEqual(len(root.findall(f".//{SVG}image")), 50)
         evaluation = read_json(self.path("e-eval.json"))
         self.assertEqual([evaluation[k] for k in ("eval", "seed", "epoch")], [SHIPPED, 1, 15])
         self.assertEqual(evaluation["errors"]["mistakes"], 50)
@@ -254,6 +263,22 @@ class EvalTest(TempDir):
                 self.assertEqual((code, stdout), (2, ""))
                 self.assertEqual(stderr, f"{step.__name__}.py: error: argument --eval: "
                                          f"{self.path(name)}: {said}\n")
+
+    def test_weights_are_checked_before_a_file_is_claimed_and_say_their_step(self):
+        open(self.path("e-eval.json"), "w").close()  # an earlier evaluation's name, taken
+        step4 = importlib.import_module("step4")
+        code, stdout, stderr = run("--eval", SHIPPED, "--out", self.path("e.json"), step=step4)
+        self.assertEqual((code, stdout), (2, ""))
+        self.assertEqual(stderr, f"step4.py: error: argument --eval: {SHIPPED}: step5's weights, "
+                                 "not step4's\n")
+        self.assertEqual(os.listdir(self.tmp), ["e-eval.json"])
+
+    def test_an_evaluations_file_says_it_was_a_dry_run_and_on_how_many_images(self):
+        self.assertEqual(run("--eval", SHIPPED, "--dry-run", "--out", self.path("e.json"))[0], 0)
+        evaluation = read_json(self.path("e-eval.json"))
+        self.assertEqual([evaluation[k] for k in ("dry_run", "test_images", "status")],
+                         [True, 3 * common.TEST_BATCH_SIZE, "complete"])
+        self.assertIn("HPARAMS = dict(", evaluation["step_file"])
 
 
 if __name__ == "__main__":

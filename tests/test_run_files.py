@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import unittest
 from unittest import mock
 
@@ -181,6 +182,67 @@ class RunFilesTest(TempDir):
         self.assertEqual(results["status"], "interrupted")
         self.assertEqual(results["seeds_finished"], [1, 2])
         self.assertEqual(results["across_seeds"]["seeds"], [1, 2])
+
+    def test_a_run_that_fails_leaves_nothing_behind_and_says_so_in_one_line(self):
+        out = self.path("made/for/it/r.json")
+        with mock.patch.object(common, "train", side_effect=RuntimeError("value overflows")):
+            code, _, stderr = run("--dry-run", "--epochs", "1", "--out", out)
+        self.assertEqual(code, 1)
+        self.assertEqual(stderr, "step5.py: error: failed before anything finished; nothing was "
+                                 "written (RuntimeError: value overflows)\n")
+        self.assertEqual(os.listdir(self.tmp), [])  # its pictures and the folders it made, gone
+
+    def test_a_run_that_fails_late_keeps_what_finished(self):
+        out, calls = self.path("r.json"), []
+
+        def fails(*args):
+            calls.append(1)
+            raise OSError(28, "No space left on device")
+
+        with mock.patch.object(common, "report_errors", fails):
+            code, _, stderr = run("--dry-run", "--epochs", "1", "--seeds", "1", "2", "--out", out)
+        self.assertEqual((code, calls), (1, [1]))
+        self.assertIn("failed after every seed had finished", stderr)
+        self.assertEqual(read_json(out)["status"], "failed")
+
+    def test_orphan_pictures_are_kept_and_named_as_what_they_are(self):
+        out = self.path("r.json")
+        with open(self.path("r-samples.svg"), "w") as f:
+            f.write("<svg/>")
+        code, stdout, _ = run("--dry-run", "--epochs", "1", "--out", out)
+        self.assertEqual(code, 0)
+        self.assertIn(f"{out} has no results file, but an earlier run's files are beside it, kept "
+                      f"as it is; this one writes {self.path('r.1.json')}", stdout)
+        with open(self.path("r-samples.svg")) as f:
+            self.assertEqual(f.read(), "<svg/>")
+
+    def test_an_interrupted_runs_curves_say_how_many_seeds_finished(self):
+        code, _, _ = self.interrupt("train", "--seeds", "1", "2", "3", after=3)  # in seed 2
+        self.assertEqual(code, 130)
+        with open(self.path("r-curves.svg")) as f:
+            self.assertIn("(interrupted: 1 of 3 seeds finished)", f.read())
+
+    def test_an_interrupted_run_removes_the_empty_folder_it_made(self):
+        with mock.patch.object(common, "load_mnist", side_effect=KeyboardInterrupt):
+            code, _, _ = run("--out", self.path("new/sub/r.json"))
+        self.assertEqual(code, 130)
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_a_folder_that_takes_no_files_is_named_so(self):
+        code, _, stderr = run("--out", "/proc/r.json")
+        self.assertEqual(code, 2)
+        self.assertEqual(stderr, "step5.py: error: argument --out: cannot write to /proc: it "
+                                 "takes no new files\n")
+
+    def test_ctrl_c_or_kill_while_torch_loads_is_one_line_and_exit_130(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig.name):
+                process = start("--dry-run", "--out", self.path("r.json"))
+                time.sleep(1.5)  # torch takes seconds to import; the signal comes in the midst
+                process.send_signal(sig)
+                _, stderr = process.communicate(timeout=120)
+                self.assertEqual(process.returncode, 130)
+                self.assertRegex(stderr, r"^step5\.py: error: interrupted[^\n]*\n$")
 
 
 if __name__ == "__main__":
