@@ -2,30 +2,20 @@
 `main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner, what the network
 gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py), a run's files
 (run_files.py), the pictures (pictures.py) and the MNIST files (mnist_files.py)."""
+import itertools
+import math
 import os
 import signal
+import statistics
 import sys
+import time
 
-
-def stop_at_start(signum, frame):  # Ctrl-C or `kill` while torch loads: one line, as later on
-    print(f"{os.path.basename(sys.argv[0])}: error: interrupted before anything finished; nothing "
-          "was written", file=sys.stderr)
-    os._exit(130)
-
-
-signal.signal(signal.SIGINT, stop_at_start)  # before the slow imports; main() takes over
-signal.signal(signal.SIGTERM, stop_at_start)
-import itertools  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-
+import flags  # before torch: from here on, Ctrl-C while torch loads is one line
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.datasets.mnist import read_image_file, read_label_file
 
-import flags
 import pictures
 import run_files
 from mnist_files import DataError, prepare_mnist, raw_folder
@@ -34,8 +24,7 @@ TARGET_ACCURACY = 99.4  # percent, on the 10,000 test images
 MAX_PARAMETERS = 10_000  # strictly fewer
 MAX_EPOCHS = 15
 LAST_EPOCHS = 3  # a seed "holds" the target when each of its last three epochs is at or above it
-TEST_BATCH_SIZE = 1000
-DRY_RUN_BATCHES = 3
+TEST_BATCH_SIZE, DRY_RUN_BATCHES = 1000, 3  # a dry run: 3 train and 3 test batches an epoch
 
 
 # ==============================================================================================
@@ -86,8 +75,7 @@ def summarize(model, device, log=print):
     def record(module, inputs, output):
         nonlocal rf, jump
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-            # each may be an int or a (height, width) pair; these networks are square throughout
-            k, s, d = (v if isinstance(v, int) else v[0] for v in
+            k, s, d = (v if isinstance(v, int) else v[0] for v in  # int or (height, width)
                        (getattr(module, a, 1) for a in ("kernel_size", "stride", "dilation")))
             rf += (k - 1) * d * jump
             jump *= s
@@ -190,12 +178,11 @@ def report_errors(predicted, data, whose, picture):
               "test_acc": 100.0 * (len(labels) - len(missed)) / len(labels),
               "per_digit_acc": [round(v, 2) for v in per_digit.tolist()],
               "confusion": confusion.tolist()}
-    run_files.write_text(picture, pictures.mistakes_svg(
-        whose, images[missed].cpu(), labels[missed].tolist(), predicted[missed].tolist(),
-        len(labels)))
+    run_files.write_text(picture, pictures.mistakes_svg(whose, images[missed].cpu(), *(
+        t.tolist() for t in (labels[missed], predicted[missed])), len(labels)))
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
-          f"images ({report['test_acc']:.2f}% right)")
-    print("digit        " + "".join(f"{d:>6}" for d in range(10)) + "\nright (%)    "
+          f"images ({report['test_acc']:.2f}% right)\ndigit        "
+          + "".join(f"{d:>6}" for d in range(10)) + "\nright (%)    "
           + "".join(f"{v:>6.1f}" for v in report["per_digit_acc"])
           + "\nconfusion matrix, a row per true digit, a column per prediction:")
     for digit, row in enumerate(report["confusion"]):
@@ -232,9 +219,8 @@ def verdict(parameters, record, epochs):
 
 
 def figures_over_seeds(runs):
-    """Final and best test accuracy over the seeds (each seed's stored outcome); how many seeds
-    reached the target in some epoch and held it in each of the last three (and where the others
-    dipped); s/epoch, the median."""
+    """Final and best test accuracy over the seeds (their stored outcomes); how many reached the
+    target in some epoch, and held it in each of the last three (where not, the dips); s/epoch."""
     def spread(values):
         return {"mean": statistics.fmean(values), "min": min(values), "max": max(values),
                 "std": statistics.stdev(values) if len(values) > 1 else 0.0}
@@ -304,10 +290,9 @@ def evaluate_weights(results, model, checkpoint, data, args, run):
     run["written"].append(run["files"]["mistakes"])
     predicted = evaluate(model, data, DRY_RUN_BATCHES if args.dry_run else None)[2]
     report = report_errors(predicted, data, whose, run["files"]["mistakes"])
-    run_files.write_json(run["out"], {**results, "status": "complete", "eval": args.eval,
-                                      "errors": report, "test_images": report["test_images"],
-                                      **{k: checkpoint.get(k) for k in
-                                                           ("seed", "epoch", "test_acc")}})
+    saved = {k: checkpoint.get(k) for k in ("seed", "epoch", "test_acc")}  # when it was saved
+    run_files.write_json(run["out"], {**results, "status": "complete", "eval": args.eval, **saved,
+                                      "errors": report, "test_images": report["test_images"]})
     print(f"evaluation: {run['out']}")
     return report
 
@@ -337,7 +322,7 @@ def train_seeds(results, make_net, data, args, run):
         if len(args.seeds) > 1:
             print(f"--- seed {seed}")
         for record, model, predicted in train_seed(seed, make_net, hp, data, args.device,
-                                                   DRY_RUN_BATCHES if args.dry_run else None):
+                                                   args.dry_run and DRY_RUN_BATCHES or None):
             print_epoch(record["epochs"][-1], hp["epochs"])
             if not args.dry_run and len(record["epochs"]) == hp["epochs"]:  # none for a dry run
                 record["verdict" if hp["epochs"] >= MAX_EPOCHS else "reached"] = verdict(
@@ -385,9 +370,8 @@ def main(step_file, make_net, hparams, argv=None):
                 data, source = load_mnist(args.data_dir, args.device)
             except DataError as e:
                 flags.fail(prog, e, code=1)
-            rows, _ = summarize(model, args.device)
-            results = run_files.describe(step_file, argv, args, hp, overrides, model, rows,
-                                         {"source": source, **data["stats"]})
+            results = run_files.describe(step_file, argv, args, hp, overrides, model, summarize(
+                model, args.device)[0], {"source": source, **data["stats"]})
             if args.eval:
                 return evaluate_weights(results, model, checkpoint, data, args, run)
             return train_seeds(results, make_net, data, args, run)

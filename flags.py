@@ -1,13 +1,23 @@
 """A step's command line: its flags, each hyperparameter's rule, seed ranges, the device, and the
-one-line error. Parsing reads the disk but never writes to it. Not the training story, so not in
-common.py."""
+one-line error, from the first moment on. Parsing reads the disk but never writes to it. Not the
+training story, so not in common.py."""
 import argparse
 import math
 import os
 import re
+import signal
 import sys
 
-import torch
+
+def stop_at_start(signum, frame):  # Ctrl-C or `kill` while torch loads: one line, as later on
+    print(f"{os.path.basename(sys.argv[0])}: error: interrupted before anything finished; nothing "
+          "was written", file=sys.stderr)
+    os._exit(130)
+
+
+signal.signal(signal.SIGINT, stop_at_start)  # before the slow import; main() takes over
+signal.signal(signal.SIGTERM, stop_at_start)
+import torch  # noqa: E402
 
 TRAIN_SIZE = 60_000
 MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 ... 2**64 - 1

@@ -38,14 +38,15 @@ class CurvesTest(unittest.TestCase):
 
     def test_a_long_title_is_wrapped_to_fit_never_cut(self):
         title = "step5 seed 1's final model"
-        svg = pictures.mistakes_svg(title, torch.zeros(150, 1, 28, 28), [3] * 150, [5] * 150, 3000)
+        images = torch.zeros(150, 1, 28, 28)
+        svg = pictures.mistakes_svg(title, images, [3] * 150, [5] * 150, 3000)
         root = ET.fromstring(svg)
         width = float(root.get("width"))
         lines = [t.text for t in root.findall(f"{SVG}text") if t.get("font-size") == "14"]
         self.assertGreater(len(lines), 1)
         self.assertTrue(all(len(line) * 7.7 <= width for line in lines))
-        self.assertEqual(" ".join(lines), f"what {title} gets wrong: 150 of 3,000 test images, true as predicted "
-                                          "(the first 100 shown)")
+        self.assertEqual(" ".join(lines), f"what {title} gets wrong: 150 of 3,000 test images, "
+                                          "true as predicted (the first 100 shown)")
         self.assertEqual(len(root.findall(f".//{SVG}image")), 100)
 
     def test_the_legend_reads_across_with_no_entry_alone_under_the_right_panel(self):

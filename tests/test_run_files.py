@@ -11,8 +11,8 @@ from unittest import mock
 
 import common
 import run_files
-from tests.helpers import (HERE, SHIPPED, TempDir, contents, prepare_data as setUpModule, read_json,
-                           run, start, three_batches, wait_for)
+from tests.helpers import (HERE, SHIPPED, TempDir, contents, one_epoch, prepare_data as setUpModule,
+                           read_json, run, start, three_batches, wait_for)
 
 
 class RunFilesTest(TempDir):
@@ -113,7 +113,7 @@ class RunFilesTest(TempDir):
     def test_a_variant_gets_a_file_of_its_own_and_the_step_keeps_its_own(self):
         os.chdir(self.tmp)
         self.addCleanup(os.chdir, HERE)
-        with mock.patch.object(common, "train_seed", three_batches):
+        with mock.patch.object(common, "train_seed", one_epoch):
             self.assertEqual(run()[0], 0)
             before = self.listing()
             code, stdout, _ = run("--rotation", "0", "--weight-decay", "0")
