@@ -301,17 +301,13 @@ def train_seeds(results, make_net, data, args, run):
     """Each seed's epochs, the results file and curves saved after every one; then what the last
     seed's final model gets wrong and the figures over seeds; Ctrl-C keeps what finished."""
     step, hp, finished, files = results["step"], results["hyperparameters"], [], run["files"]
-    title = (f"{step}: seed{'s' * (len(args.seeds) > 1)} {compact(args.seeds)}, {args.device} "
-             f"({results['device_name']})" + (", dry run" if args.dry_run else ""))
 
     def save(**fields):  # what Ctrl-C marks and saves once more, from the first epoch on
         run.update(results=results, save=save)
         results.update(fields, seeds_finished=[r["seed"] for r in finished])
         run_files.write_json(run["out"], results)
-        stopped = f" ({results['status']}: {len(finished)} of {len(args.seeds)} seeds finished)"
-        run_files.write_text(files["curves"], pictures.curves_svg(title + stopped * (
-            results["status"] in ("interrupted", "failed")), results["runs"], hp["epochs"],
-            TARGET_ACCURACY))
+        run_files.write_text(files["curves"], pictures.run_curves_svg(
+            results, compact(args.seeds), TARGET_ACCURACY))
 
     overrides = f"; overrides {results['overrides']}" * bool(results["overrides"])
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; "

@@ -136,6 +136,19 @@ def curves_svg(title, records, epochs, target):
     return svg_document(width, height, title, body)
 
 
+def run_curves_svg(results, seeds, target):
+    """A results file's curves, titled with its step, seeds (as text), device and, if it stopped
+    short, how many seeds finished."""
+    runs, epochs, status = results["runs"], results["hyperparameters"]["epochs"], results["status"]
+    finished = results.get("seeds_finished",
+                           [r["seed"] for r in runs if len(r["epochs"]) == epochs])
+    title = (f"{results['step']}: seed{'s' * (len(results['seeds']) > 1)} {seeds}, "
+             f"{results['device']} ({results['device_name']})" + ", dry run" * results["dry_run"]
+             + f" ({status}: {len(finished)} of {len(results['seeds'])} seeds finished)" * (
+                 status in ("interrupted", "failed")))
+    return curves_svg(title, runs, epochs, target)
+
+
 def digits_svg(title, images, captions, columns=8):
     """Digits in a grid, each with its caption beneath; every image a small PNG inside the SVG."""
     cell, text_h, pad = 56, 16, 8
