@@ -63,6 +63,11 @@ def svg_panel(box, y_of, y_ticks, y_text, y_label, x_of=None, epochs=0, clip=Non
         f'<text x="{left + w + 3}" y="{y + 4:.1f}" fill="#d62728">{target}%</text>'] * target_label
 
 
+def epoch_share(epoch, epochs):
+    """Where an epoch sits across a panel, 0 to 1; a run of one epoch in the middle."""
+    return (epoch - 1) / (epochs - 1) if epochs > 1 else 0.5
+
+
 def svg_polyline(points, colour, title, clip, extra=""):
     """A line through the points; a single point, which a polyline would not draw, a dot."""
     if len(points) == 1:
@@ -100,7 +105,7 @@ def curves_svg(title, records, epochs, target):
 
     def panel(index, key, y_of, ticks, y_text, y_label, lo=None):
         x0 = left + index * (panel_w + gap)
-        x_of = lambda epoch: x0 + (epoch - 1) / max(epochs - 1, 1) * panel_w  # noqa: E731
+        x_of = lambda epoch: x0 + epoch_share(epoch, epochs) * panel_w  # noqa: E731
         body.extend(svg_panel((x0, top, panel_w, panel_h), y_of, ticks, y_text, y_label, x_of,
                               epochs, f"clip{index}", target if key == "acc" else None))
         for split, colour in colours.items():
@@ -197,12 +202,13 @@ def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     colour = {label: palette[i % len(palette)] for i, label in enumerate(rows)}
     epochs = max(len(r["epochs"]) for runs in rows.values() for r in runs)
     finals = [r["epochs"][-1]["test_acc"] for runs in rows.values() for r in runs]
-    peak = max(e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]) + 0.1
+    peak = max([e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]]
+               + [target]) + 0.1  # runs that never came near the target still get a scale
     floor = min(max(min(finals) - 0.2, target - 2), target - 0.6)
     lo, hi, ticks, text = accuracy_scale(floor, peak, 8)
     bottom, right = top + panel_h, left + left_w + gap
     y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
-    x_of = lambda epoch: left + (epoch - 1) / max(epochs - 1, 1) * left_w  # noqa: E731
+    x_of = lambda epoch: left + epoch_share(epoch, epochs) * left_w  # noqa: E731
     body = [mark] + svg_panel(  # the target labelled once, right of the right panel
         (left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of, epochs,
         clip="plot", target=target, target_label=False)

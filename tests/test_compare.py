@@ -165,6 +165,14 @@ class CompareTest(TempDir):
         code, table, stderr = self.compare(*kept)
         self.assertEqual(code, 0, stderr)
 
+    def test_a_one_epoch_run_far_below_the_target_is_drawn(self):
+        short = results_file(self.path("s.json"), "stepS", {1: [9.0], 2: [11.0]}, epochs=1)
+        self.assertEqual(self.compare(short, "--out", self.path("s.svg"))[0], 0)
+        root = ET.parse(self.path("s.svg")).getroot()
+        [median] = root.findall(f"{SVG}circle[@class='median']")  # one epoch: a dot, not a line
+        self.assertEqual(median.find(f"{SVG}title").text, "stepS: median")
+        self.assertEqual(len(root.findall(f"{SVG}polygon[@class='final']")), 2)  # under the scale
+
 
 if __name__ == "__main__":
     unittest.main()
