@@ -12,7 +12,7 @@ import sys
 def stop_at_start(signum, frame):  # Ctrl-C or `kill` while torch loads: one line, as later on
     print(f"{os.path.basename(sys.argv[0])}: error: interrupted before anything finished; nothing "
           "was written", file=sys.stderr)
-    os._exit(130)
+    os._exit(130)  # not sys.exit: torch's import code can swallow the SystemExit and go on
 
 
 signal.signal(signal.SIGINT, stop_at_start)  # before the slow import; main() takes over
