@@ -2,7 +2,6 @@
 `main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner, what the network
 gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py), a run's files
 (run_files.py), the pictures (pictures.py) and the MNIST files (mnist_files.py)."""
-import itertools
 import math
 import os
 import signal
@@ -134,13 +133,23 @@ def evaluate(model, data, max_batches=None):
 
 
 def make_scheduler(optimizer, hp, steps_per_epoch):
-    """OneCycleLR peaking at the step's lr, or StepLR; stepped every batch; None: a constant lr."""
+    """OneCycleLR peaking at the step's lr, StepLR, or lr_points: (epoch, share of lr) points, the
+    rate set per epoch on the straight line between them; stepped every batch; None: constant."""
     if hp.get("step_lr"):  # its step size in epochs, counted in batches
         return torch.optim.lr_scheduler.StepLR(
             optimizer, hp["step_lr"]["step_size"] * steps_per_epoch, hp["step_lr"]["gamma"])
+    if hp.get("lr_points"):
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: share_of_lr(
+            hp["lr_points"], step // steps_per_epoch))
     return hp["one_cycle"] and torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=hp["lr"], epochs=hp["epochs"], steps_per_epoch=steps_per_epoch,
         **hp["one_cycle"])
+
+
+def share_of_lr(points, epoch):
+    (e0, s0), (e1, s1) = next(((a, b) for a, b in zip(points, points[1:]) if epoch <= b[0]),
+                              points[-2:])
+    return s0 + (s1 - s0) * (min(epoch, e1) - e0) / (e1 - e0)
 
 
 def train_seed(seed, make_net, hp, data, device, max_batches=None):
@@ -236,13 +245,6 @@ def figures_over_seeds(runs):
             "seconds_per_epoch": statistics.median(e["seconds"] for r in runs for e in r["epochs"])}
 
 
-def compact(seeds):
-    """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
-    runs = [[seed for _, seed in run] for _, run in  # a run: seeds that step by one
-            itertools.groupby(enumerate(seeds), lambda pair: pair[1] - pair[0])]
-    return " ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else " ".join(map(str, r)) for r in runs)
-
-
 def print_epoch(e, epochs):
     print(f"epoch {e['epoch']:>2}/{epochs}  lr {e['lr']:.6f}  train loss {e['train_loss']:.4f} "
           f"acc {e['train_acc']:6.2f}%  test loss {e['test_loss']:.4f} acc {e['test_acc']:6.2f}%  "
@@ -259,7 +261,7 @@ def print_seed(r):
 
 def print_figures(f):
     n = len(f["seeds"])
-    print(f"over {n} seeds ({compact(f['seeds'])}):")
+    print(f"over {n} seeds ({flags.compact(f['seeds'])}):")
     for key, s in (("final", f["final_test_acc"]), ("best", f["best_test_acc"])):
         print(f"  {key:<5} test acc: mean {s['mean']:.3f}% ± {s['std']:.3f}, "
               f"min {s['min']:.2f}%, max {s['max']:.2f}%")
@@ -307,11 +309,12 @@ def train_seeds(results, make_net, data, args, run):
         results.update(fields, seeds_finished=[r["seed"] for r in finished])
         run_files.write_json(run["out"], results)
         run_files.write_text(files["curves"], pictures.run_curves_svg(
-            results, compact(args.seeds), TARGET_ACCURACY))
+            results, flags.compact(args.seeds), TARGET_ACCURACY))
 
     overrides = f"; overrides {results['overrides']}" * bool(results["overrides"])
-    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds {compact(args.seeds)}; "
-          f"device {args.device}{overrides}" + "; DRY RUN" * args.dry_run)
+    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
+          f"{flags.compact(args.seeds)}; device {args.device}{overrides}"
+          + "; DRY RUN" * args.dry_run)
     run["written"].append(files["samples"])
     save_samples(step, data, hp, files["samples"])
     for seed in args.seeds:

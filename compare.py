@@ -85,7 +85,7 @@ def table(rows, notes):
         lines += [f"machine {letter}: {m}" for m, letter in letters.items()] + [""]
     for name, row in rows.items():
         mixed = "mixed machines: " * (len(row["machines"]) > 1)
-        seeds = common.compact(sorted(r["seed"] for r in row["runs"]))
+        seeds = flags.compact(sorted(r["seed"] for r in row["runs"]))
         joined = {key: ", ".join(sorted(row[key])) for key in ("devices", "torch", "codes")}
         n, epochs = len(row["runs"]), max(len(r["epochs"]) for r in row["runs"])
         lines.append(f"{name}: seed{'s' * (n > 1)} {seeds}, {epochs} epoch{'s' * (epochs > 1)}, "

@@ -2,6 +2,7 @@
 one-line error, from the first moment on. Parsing reads the disk but never writes to it. Not the
 training story, so not in common.py."""
 import argparse
+import itertools
 import math
 import os
 import re
@@ -75,6 +76,13 @@ def seed_range(text):
     if last - first >= 100_000:
         raise argparse.ArgumentTypeError(f"range {text!r} holds more than 100,000 seeds")
     return list(range(first, last + 1))
+
+
+def compact(seeds):
+    """[1, 2, 3, 5] -> '1-3 5': seeds as the flags take them."""
+    runs = [[seed for _, seed in run] for _, run in  # a run: seeds that step by one
+            itertools.groupby(enumerate(seeds), lambda pair: pair[1] - pair[0])]
+    return " ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else " ".join(map(str, r)) for r in runs)
 
 
 def pick_device(name):

@@ -7,6 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
+import flags  # noqa: E402
 import pictures  # noqa: E402
 import run_files  # noqa: E402
 
@@ -15,5 +16,5 @@ for path in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "**", "*.js
     results, curves = run_files.read_results(path), path[:-len(".json")] + "-curves.svg"
     if results and results["runs"] and "hyperparameters" in results and os.path.exists(curves):
         run_files.write_text(curves, pictures.run_curves_svg(
-            results, common.compact(results["seeds"]), common.TARGET_ACCURACY))
+            results, flags.compact(results["seeds"]), common.TARGET_ACCURACY))
         print(curves)

@@ -66,7 +66,7 @@ class SeedsTest(unittest.TestCase):
         self.assertEqual(self.parse("1", "2", "5-8"), [1, 2, 5, 6, 7, 8])
         self.assertEqual(self.parse("3-3"), [3])
         self.assertEqual(self.parse(str(2**64 - 1)), [2**64 - 1])
-        self.assertEqual(common.compact([1, 2, 3, 5, 7, 8]), "1-3 5 7 8")
+        self.assertEqual(flags.compact([1, 2, 3, 5, 7, 8]), "1-3 5 7 8")
 
     def test_bad_ranges_exit_2_with_one_line(self):
         for seeds in (["5-1"], ["a-b"], ["1-"], ["-3"], [str(2**64)], ["99999999999999999999999"],
