@@ -5,7 +5,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import unittest
 from unittest import mock
 
@@ -238,7 +237,8 @@ class RunFilesTest(TempDir):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(signal=sig.name):
                 process = start("--dry-run", "--out", self.path("r.json"))
-                time.sleep(1.5)  # torch takes seconds to import; the signal comes in the midst
+                maps = f"/proc/{process.pid}/maps"  # torch's library mapped: its import under way
+                self.assertTrue(wait_for(lambda: "libtorch" in open(maps).read(), seconds=300))
                 process.send_signal(sig)
                 _, stderr = process.communicate(timeout=120)
                 self.assertEqual(process.returncode, 130)
