@@ -182,6 +182,8 @@ def mistakes_svg(title, images, labels, predicted, tested, most=100):
                       images, [f"{labels[k]} as {predicted[k]}" for k in range(shown)], 10)
 
 
+PALETTE = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2",
+           "#17becf", "#bcbd22", "#7f7f7f"]  # no red: red is the target
 COMPARISON_MARK = "<desc>drawn by compare.py"  # what compare.py --out may replace
 
 
@@ -197,9 +199,7 @@ def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     lines = math.ceil(len(rows) / 3)  # the legend: three columns under the panels
     width, height, left, top, panel_h, gap, left_w = 940, 400 + 16 * lines, 70, 40, 290, 70, 470
     right_w = width - left - left_w - gap - 50
-    palette = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2",
-               "#17becf", "#bcbd22", "#7f7f7f"]  # no red: red is the target
-    colour = {label: palette[i % len(palette)] for i, label in enumerate(rows)}
+    colour = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(rows)}
     epochs = max(len(r["epochs"]) for runs in rows.values() for r in runs)
     finals = [r["epochs"][-1]["test_acc"] for runs in rows.values() for r in runs]
     peak = max([e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]]
@@ -261,4 +261,52 @@ def final_dots(label, runs, colour, centre, spread, y_of, lo, bottom):
                         f'fill="{colour}"><title>{escape(title)}</title></circle>')
         else:
             body += svg_below_scale(x, bottom, f"{acc:.2f}", colour, title, "final")
+    return body
+
+
+def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
+    """Final test accuracy against parameters: a dot per seed, a bar at each row's mean, a number
+    over it for the legend, which names the row, its seeds and how many held the target in each
+    of the last three epochs. rows: {label: (parameters, runs, the seeds as text, seeds held)}."""
+    width, left, top, w, h = 940, 70, 40, 790, 300
+    height = top + h + 70 + 16 * len(rows)
+    finals = [r["epochs"][-1]["test_acc"] for _, runs, _, _ in rows.values() for r in runs]
+    lo, hi, ticks, text = accuracy_scale(min(max(min(finals) - 0.05, target - 1), target - 0.2),
+                                         max(finals + [target]) + 0.05, 8)
+    counts = [p for p, _, _, _ in rows.values()]
+    p_lo, p_hi = (math.floor(min(counts) / 1000) * 1000, math.ceil(max(counts) / 1000) * 1000)
+    p_hi += 1000 * (p_hi == p_lo)
+    x_of = lambda p: left + 20 + (p - p_lo) / (p_hi - p_lo) * (w - 40)  # noqa: E731
+    y_of = lambda acc: top + h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
+    body = [mark] + svg_panel((left, top, w, h), y_of, ticks, text, "final test accuracy (%)",
+                              target=target)
+    body += [f'<text x="{x_of(p):.1f}" y="{top + h + 16}" text-anchor="middle">{p:,}</text>'
+             for p in range(p_lo, p_hi + 1, 1000)]
+    body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">parameters'
+                f'</text>')
+    ordered = sorted(rows.items(), key=lambda item: item[1][0])
+    for i, (label, (params, runs, seeds, held)) in enumerate(ordered, 1):
+        colour = PALETTE[(i - 1) % len(PALETTE)]
+        body += frontier_column(label, runs, colour, x_of(params), y_of, lo, top + h)
+        y = top + 14 + 26 * (i % 2)  # neighbouring columns' labels on two levels
+        body += [f'<text x="{x_of(params):.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
+                 f'</text>', f'<text class="held" x="{x_of(params):.1f}" y="{y + 12}" '
+                 f'text-anchor="middle" font-size="10" fill="{colour}">{held}/{len(runs)} held'
+                 '</text>']
+        body += svg_legend(left, top + h + 62 + 16 * (i - 1), [(
+            f"{i}: {label}, {params:,} parameters, seeds {seeds}: {held}/{len(runs)} held",
+            colour, False)])
+    return svg_document(width, height, "final test accuracy against parameters, a dot per seed "
+                        "and a bar at the mean", body)
+
+
+def frontier_column(label, runs, colour, x, y_of, lo, bottom):
+    """One row's seeds as dots about x (a triangle on the bottom edge where under the scale) and
+    its mean as a bar."""
+    finals = [r["epochs"][-1]["test_acc"] for r in runs]
+    body = final_dots(label, runs, colour, x, 16, y_of, lo, bottom)
+    mean = statistics.fmean(finals)
+    body.append(f'<line class="mean" x1="{x - 12:.1f}" x2="{x + 12:.1f}" y1="{y_of(mean):.1f}" '
+                f'y2="{y_of(mean):.1f}" stroke="{colour}" stroke-width="3"><title>'
+                f'{escape(label)}: mean {mean:.3f}%</title></line>')
     return body

@@ -173,6 +173,23 @@ class CompareTest(TempDir):
         self.assertEqual(median.find(f"{SVG}title").text, "stepS: median")
         self.assertEqual(len(root.findall(f"{SVG}polygon[@class='final']")), 2)  # under the scale
 
+    def test_by_parameters_draws_each_seed_each_mean_and_each_held_count(self):
+        out = self.path("frontier.svg")
+        code, table, _ = self.compare(*self.files, "--by-parameters", "--out", out)
+        self.assertEqual(code, 0)
+        self.assertIn("| stepA |", table)  # the table as ever
+        root = ET.parse(out).getroot()
+        self.assertEqual(len(root.findall(f"{SVG}circle[@class='final']")), 5)
+        self.assertEqual(len(root.findall(f"{SVG}polygon[@class='final']")), 1)  # stepC, 80%
+        means = {m.find(f"{SVG}title").text for m in root.findall(f"{SVG}line[@class='mean']")}
+        self.assertEqual(means, {"stepA: mean 99.300%", "stepB: mean 99.000%",
+                                 "stepC: mean 80.000%"})
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        self.assertIn("1: stepA, 9,142 parameters, seeds 1-3: 1/3 held", texts)
+        self.assertEqual(sorted(t.text for t in root.findall(f"{SVG}text[@class='held']")),
+                         ["0/1 held", "0/2 held", "1/3 held"])
+        self.assertIn("parameters", texts)
+
 
 if __name__ == "__main__":
     unittest.main()
