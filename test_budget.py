@@ -61,6 +61,7 @@ class ShippedWeightsTest(unittest.TestCase):
         cls.checkpoint = torch.load(STEP5_WEIGHTS, weights_only=True)
 
     def test_they_were_trained_with_step5s_current_hyperparameters(self):
+        self.assertEqual(self.checkpoint["step"], "step5")
         self.assertEqual(self.checkpoint["hyperparameters"], step5.HPARAMS)
         self.assertEqual(self.checkpoint["epoch"], step5.HPARAMS["epochs"])
 
