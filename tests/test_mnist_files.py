@@ -116,8 +116,9 @@ class MnistFilesTest(TempDir):
         command = (f"{sys.executable} {os.path.join(HERE, 'step5.py')} --dry-run --epochs 1 "
                    f"--data-dir {self.tmp} --out {self.path('out/r.json')}")
         for path in (self.tmp, *(os.path.join(f, n) for f, ds, ns in os.walk(self.tmp)
-                                 for n in ds + ns if "out" not in f + n)):
-            os.chmod(path, 0o555 if os.path.isdir(path) else 0o444)
+                                 for n in ds + ns)):  # all read-only but the run's own folder
+            if not path.startswith(self.path("out")):
+                os.chmod(path, 0o555 if os.path.isdir(path) else 0o444)
         self.addCleanup(lambda: [os.chmod(f, 0o755) for f, _, _ in os.walk(self.tmp)])
         as_a_user = ["capsh", "--drop=cap_dac_override,cap_dac_read_search", "--", "-c", command]
         done = subprocess.run(as_a_user, capture_output=True, text=True, timeout=300)
