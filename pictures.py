@@ -272,7 +272,7 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     height = top + h + 70 + 16 * len(rows)
     finals = [r["epochs"][-1]["test_acc"] for _, runs, _, _ in rows.values() for r in runs]
     lo, hi, ticks, text = accuracy_scale(min(max(min(finals) - 0.05, target - 1), target - 0.2),
-                                         max(finals + [target]) + 0.05, 8)
+                                         max(finals + [target]) + 0.2, 8)  # room for labels
     counts = [p for p, _, _, _ in rows.values()]
     p_lo, p_hi = (math.floor(min(counts) / 1000) * 1000, math.ceil(max(counts) / 1000) * 1000)
     p_hi += 1000 * (p_hi == p_lo)
@@ -288,7 +288,7 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     for i, (label, (params, runs, seeds, held)) in enumerate(ordered, 1):
         colour = PALETTE[(i - 1) % len(PALETTE)]
         body += frontier_column(label, runs, colour, x_of(params), y_of, lo, top + h)
-        y = top + 14 + 26 * (i % 2)  # neighbouring columns' labels on two levels
+        y = top + 14 + 26 * (i % 3)  # neighbouring columns' labels on three levels
         body += [f'<text x="{x_of(params):.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
                  f'</text>', f'<text class="held" x="{x_of(params):.1f}" y="{y + 12}" '
                  f'text-anchor="middle" font-size="10" fill="{colour}">{held}/{len(runs)} held'
