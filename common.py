@@ -305,12 +305,12 @@ def train_seeds(results, make_net, data, args, run):
     step, hp, finished, files = results["step"], results["hyperparameters"], [], run["files"]
 
     def save(**fields):  # what Ctrl-C marks and saves once more, from the first epoch on
-        run.update(results=results, save=save)
         results.update(fields, seeds_finished=[r["seed"] for r in finished])
         run_files.write_json(run["out"], results)
         run_files.write_text(files["curves"], pictures.run_curves_svg(
             results, flags.compact(args.seeds), TARGET_ACCURACY))
 
+    run.update(results=results, save=save)  # Ctrl-C: kept once an epoch is in results["runs"]
     overrides = f"; overrides {results['overrides']}" * bool(results["overrides"])
     print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
           f"{flags.compact(args.seeds)}; device {args.device}{overrides}"
