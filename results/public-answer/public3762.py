@@ -52,7 +52,10 @@ class Augment(nn.Module):
         angle, scale, dx, dy = draw(1.0)
         angle, scale, dx, dy = angle * math.radians(7), 1 + scale * 0.09, dx * 0.18, dy * 0.18
         cos, sin = angle.cos() / scale, angle.sin() / scale  # the grid spans 2: 9% is 0.18
-        theta = torch.stack([torch.stack([cos, -sin, dx], 1), torch.stack([sin, cos, dy], 1)], 1)
+        # the grid maps each output point to where it reads: the shift, applied after rotation
+        # and scale as albumentations does, is undone through them
+        tx, ty = -(cos * dx - sin * dy), -(sin * dx + cos * dy)
+        theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         pixels = F.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros",
                                align_corners=False)
