@@ -18,8 +18,9 @@ def label(results):
 
 
 def load_rows(paths):
-    """{label: row} from results files, each row's files pooled (a seed once, first file first);
-    and notes on the seeds left out: those that stopped short of their step's epochs."""
+    """{label: row} from results files, each row's files pooled (a seed once, first file first),
+    a step name that ran two networks named by their parameters; and notes on the seeds left out:
+    those that stopped short of their step's epochs."""
     rows, notes = {}, []
     for path in paths:
         if not os.path.isfile(path):
@@ -45,11 +46,16 @@ def load_rows(paths):
                                  for r in short)
             notes.append(f"{name}: {path} is {results.get('status', 'of unknown status')}"
                          + (f"; left out: seed {left_out}" if short else ""))
-        row = rows.setdefault(name, {"runs": [], **{key: set() for key in about}})
+        # one step name, two networks (files from different commits): a row each
+        row = rows.setdefault((name, results["parameters"]),
+                              {"runs": [], **{key: set() for key in about}})
         seen = {r["seed"] for r in row["runs"]}
         row["runs"] += [r for r in full if r["seed"] not in seen]
         for key, value in about.items():
             row[key].add(value)
+    names = [name for name, _ in rows]
+    rows = {name if names.count(name) == 1 else f"{name} ({params:,} params)": row
+            for (name, params), row in rows.items()}
     for name in [name for name, row in rows.items() if not row["runs"]]:
         notes.append(f"{name}: no seed finished; no row")
         del rows[name]

@@ -56,6 +56,17 @@ class CompareTest(TempDir):
         self.assertEqual([r.split(" | ")[0] for r in self.rows(table)[1:]],
                          ["| stepA", "| stepA rotation=0 weight_decay=0.0005"])
 
+    def test_one_step_name_with_two_networks_is_two_rows_named_by_their_parameters(self):
+        other = self.path("a-other.json")
+        results_file(other, "stepA", {9: [99.0, 99.0, 99.0, 99.0]})
+        with open(other) as f:
+            results = json.load(f)
+        with open(other, "w") as f:
+            json.dump({**results, "parameters": 7618}, f)
+        code, table, _ = self.compare(self.files[0], other)
+        self.assertEqual([r.split(" | ")[:2] for r in self.rows(table)[1:]],
+                         [["| stepA (9,142 params)", "9,142"], ["| stepA (7,618 params)", "7,618"]])
+
     def test_short_seeds_are_left_out_and_said_and_mixed_machines_give_no_seconds(self):
         short = results_file(self.path("s.json"), "stepA", {4: [99.0, 99.5], 5: [99.0] * 4},
                              seconds=9.0, device_name="another CPU", status="interrupted")
