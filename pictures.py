@@ -285,12 +285,15 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">parameters'
                 f'</text>')
     ordered = sorted(rows.items(), key=lambda item: item[1][0])
+    counts = [p for _, (p, _, _, _) in ordered]
     for i, (label, (params, runs, seeds, held)) in enumerate(ordered, 1):
         colour = PALETTE[(i - 1) % len(PALETTE)]
-        body += frontier_column(label, runs, colour, x_of(params), y_of, lo, top + h)
+        # networks of one size side by side, 40 px apart, about their size
+        x = x_of(params) + 40 * (counts[:i - 1].count(params) - (counts.count(params) - 1) / 2)
+        body += frontier_column(label, runs, colour, x, y_of, lo, top + h)
         y = top + 14 + 26 * (i % 3)  # neighbouring columns' labels on three levels
-        body += [f'<text x="{x_of(params):.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
-                 f'</text>', f'<text class="held" x="{x_of(params):.1f}" y="{y + 12}" '
+        body += [f'<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
+                 f'</text>', f'<text class="held" x="{x:.1f}" y="{y + 12}" '
                  f'text-anchor="middle" font-size="10" fill="{colour}">{held}/{len(runs)} held'
                  '</text>']
         body += svg_legend(left, top + h + 62 + 16 * (i - 1), [(

@@ -57,6 +57,19 @@ class CurvesTest(unittest.TestCase):
         self.assertEqual(x["4: s3"], x["1: s0"])
         self.assertEqual(x["5: s4"], x["2: s1"])
 
+    def test_networks_of_one_size_stand_side_by_side_on_the_frontier(self):
+        runs = [{"seed": s, "epochs": [{"epoch": 1, "test_acc": 99.3 + s / 10}]} for s in (1, 2)]
+        root = ET.fromstring(pictures.frontier_svg({"a": (3762, runs, "1 2", 1),
+                                                    "b": (3762, runs, "1 2", 1),
+                                                    "c": (5000, runs, "1 2", 1)}, 99.4))
+        x = {m.find(f"{SVG}title").text: (float(m.get("x1")) + float(m.get("x2"))) / 2
+             for m in root.findall(f"{SVG}line[@class='mean']")}
+        self.assertAlmostEqual(x["b: mean 99.450%"] - x["a: mean 99.450%"], 40)
+        one_size = (x["a: mean 99.450%"] + x["b: mean 99.450%"]) / 2  # about their size
+        self.assertLess(one_size, x["c: mean 99.450%"])
+        dots = [float(c.get("cx")) for c in root.findall(f"{SVG}circle[@class='final']")]
+        self.assertEqual(len(set(dots)), 6)  # no dot on another
+
 
 if __name__ == "__main__":
     unittest.main()
