@@ -87,9 +87,10 @@ def summarize(model, device, log=print):
     for h in hooks:
         h.remove()
     total = sum(p.numel() for p in model.parameters())
-    log(f"{'layer':<16}{'output shape':>16}{'params':>10}{'RF':>6}")
+    width = max([13] + [len(row[0]) for row in rows])  # a long layer name keeps the columns
+    log(f"{'layer':<{width + 3}}{'output shape':>16}{'params':>10}{'RF':>6}")
     for i, (name, shape, params, rf) in enumerate(rows, 1):
-        log(f"{i:>2} {name:<13}{str(shape):>16}{params:>10,}{rf:>6}")
+        log(f"{i:>2} {name:<{width}}{str(shape):>16}{params:>10,}{rf:>6}")
     log(f"total parameters: {total:,}")
     return rows, total
 

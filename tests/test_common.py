@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from unittest import mock
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 import common
@@ -61,6 +62,14 @@ class LearnerTest(unittest.TestCase):
         self.assertEqual([r[3] for r in convs], [3, 5, 7, 12, 16, 20, 20])
         self.assertEqual(convs[-1][1], [10, 5, 5])
         self.assertEqual(rows[-1][1:], ([10], 0, 28))  # GAP sees the whole image
+
+    def test_columns_line_up_past_a_long_layer_name(self):
+        lines = []
+        net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        common.summarize(net, torch.device("cpu"), log=lines.append)
+        rows = lines[1:-1]
+        self.assertIn("AdaptiveAvgPool2d", rows[1])
+        self.assertEqual({len(line) for line in lines[:-1]}, {len(lines[0])})  # one right edge
 
     def test_step_lr_changes_the_rate_every_step_size_epochs(self):
         optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
