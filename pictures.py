@@ -285,11 +285,9 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">parameters'
                 f'</text>')
     ordered = sorted(rows.items(), key=lambda item: item[1][0])
-    counts = [p for _, (p, _, _, _) in ordered]
+    xs = spread([x_of(p) for _, (p, _, _, _) in ordered], 40)
     for i, (label, (params, runs, seeds, held)) in enumerate(ordered, 1):
-        colour = PALETTE[(i - 1) % len(PALETTE)]
-        # networks of one size side by side, 40 px apart, about their size
-        x = x_of(params) + 40 * (counts[:i - 1].count(params) - (counts.count(params) - 1) / 2)
+        colour, x = PALETTE[(i - 1) % len(PALETTE)], xs[i - 1]
         body += frontier_column(label, runs, colour, x, y_of, lo, top + h)
         y = top + 14 + 26 * (i % 3)  # neighbouring columns' labels on three levels
         body += [f'<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
@@ -301,6 +299,23 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
             colour, False)])
     return svg_document(width, height, "final test accuracy against parameters, a dot per seed "
                         "and a bar at the mean", body)
+
+
+def spread(xs, gap):
+    """Sorted positions moved at least gap apart: each run of crowded ones side by side, gap
+    apart, about the mean of where they belong."""
+    groups = [[x] for x in xs]
+    merged = True
+    while merged:
+        merged = False
+        for k in range(len(groups) - 1):
+            a, b = groups[k], groups[k + 1]
+            if statistics.fmean(a) + gap * (len(a) - 1) / 2 + gap > (
+                    statistics.fmean(b) - gap * (len(b) - 1) / 2):
+                groups[k:k + 2], merged = [a + b], True
+                break
+    return [statistics.fmean(g) + gap * (j - (len(g) - 1) / 2) for g in groups
+            for j in range(len(g))]
 
 
 def frontier_column(label, runs, colour, x, y_of, lo, bottom):
