@@ -272,7 +272,7 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     height = top + h + 70 + 16 * len(rows)
     finals = [r["epochs"][-1]["test_acc"] for _, runs, _, _ in rows.values() for r in runs]
     lo, hi, ticks, text = accuracy_scale(min(max(min(finals) - 0.05, target - 1), target - 0.2),
-                                         max(finals + [target]) + 0.2, 8)  # room for labels
+                                         max(finals + [target]) + 0.3, 8)  # room for labels
     counts = [p for p, _, _, _ in rows.values()]
     p_lo, p_hi = (math.floor(min(counts) / 1000) * 1000, math.ceil(max(counts) / 1000) * 1000)
     p_hi += 1000 * (p_hi == p_lo)
