@@ -304,18 +304,16 @@ def frontier_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
 def spread(xs, gap):
     """Sorted positions moved at least gap apart: each run of crowded ones side by side, gap
     apart, about the mean of where they belong."""
-    groups = [[x] for x in xs]
-    merged = True
-    while merged:
-        merged = False
-        for k in range(len(groups) - 1):
-            a, b = groups[k], groups[k + 1]
-            if statistics.fmean(a) + gap * (len(a) - 1) / 2 + gap > (
-                    statistics.fmean(b) - gap * (len(b) - 1) / 2):
-                groups[k:k + 2], merged = [a + b], True
-                break
-    return [statistics.fmean(g) + gap * (j - (len(g) - 1) / 2) for g in groups
-            for j in range(len(g))]
+    def edges(group):  # where the group's first and last stand
+        centre, half = statistics.fmean(group), gap * (len(group) - 1) / 2
+        return centre - half, centre + half
+
+    groups = []
+    for x in xs:  # a group that grows may reach the one before it: merged in turn
+        groups.append([x])
+        while len(groups) > 1 and edges(groups[-2])[1] + gap > edges(groups[-1])[0]:
+            groups[-2:] = [groups[-2] + groups[-1]]
+    return [edges(g)[0] + gap * j for g in groups for j in range(len(g))]
 
 
 def frontier_column(label, runs, colour, x, y_of, lo, bottom):

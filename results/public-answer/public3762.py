@@ -1,4 +1,4 @@
-"""The smallest public answer that reports 99.4%, with its own recipe, beside a step 6.
+"""The smallest public answer that reports 99.4%, with its own recipe, beside the two-pool family.
 
 Target: the network and recipe of adilsammar/woolly-of-cv (`assets/mnist/mnist/model.py`,
 `Net(base_channels=4)`; notebook `MNIST_ALBUMENTATION_3762_99.52.ipynb`): 99.52% at epoch 15 of
@@ -6,9 +6,10 @@ Target: the network and recipe of adilsammar/woolly-of-cv (`assets/mnist/mnist/m
 Change: from step5.py, its own network (three blocks of three padded 3x3 conv-BatchNorm-ReLU
 layers, 4, 8 and 8 wide, a max-pool after each of the first two, Dropout 0.01 after them, global
 average pooling, a 1x1 conv to the ten classes; Xavier-uniform weights, zero biases); SGD with
-momentum 0.95 (as its code ran: see HPARAMS), batches of 32, the rate set per epoch on lines through 0.05, 0.1, 0.01, 0.005 and 0 at
-epochs 0, 2, 8, 12 and 15; its augmentation (below) in the network, in training only, so the
-engine's rotation and shift are off and the samples picture shows the images as they are.
+momentum 0.95 (as its code ran: see HPARAMS), batches of 32, the rate set per epoch on lines
+through 0.05, 0.1, 0.01, 0.005 and 0 at epochs 0, 2, 8, 12 and 15; its augmentation (below) in
+the network, in training only, so the engine's rotation and shift are off and the samples
+picture shows the images as they are.
 Run: PYTHONPATH=. python results/public-answer/public3762.py --seeds 541-548 --out ...
 """
 import math
