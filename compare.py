@@ -135,24 +135,18 @@ def picture_path(parser, path, files):
     return taken, mark
 
 
-def picture(rows, by_parameters, mark):
-    if not by_parameters:
-        return pictures.comparison_svg({name: row["runs"] for name, row in rows.items()},
-                                       common.TARGET_ACCURACY, mark)
-    return pictures.frontier_svg({name: (max(row["parameters"]), row["runs"], flags.compact(
-        sorted(r["seed"] for r in row["runs"])), common.figures_over_seeds(row["runs"])[
-            "seeds_holding_target_last_epochs"]) for name, row in rows.items()},
-        common.TARGET_ACCURACY, mark)
+def comparison(rows, mark):
+    return pictures.comparison_svg({name: row["runs"] for name, row in rows.items()},
+                                   common.TARGET_ACCURACY, mark)
 
 
-def main(argv=None):
-    parser = flags.ArgumentParser(prog="compare.py", description="Put steps side by side: a "
+def main(argv=None, draw=comparison, prog="compare.py"):
+    """The table printed; with --out, the rows drawn (by `draw`) into a picture of its own."""
+    parser = flags.ArgumentParser(prog=prog, description="Put steps side by side: a "
                                   "Markdown table and one picture from results files.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
     parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file "
                         "(new, or one compare.py drew from the same files)")
-    parser.add_argument("--by-parameters", action="store_true", help="draw final accuracy "
-                        "against parameters, a column per row (each row one network)")
     args = parser.parse_args(argv)
     try:
         rows, notes = load_rows(args.files)
@@ -162,7 +156,7 @@ def main(argv=None):
         out, mark = picture_path(parser, args.out, args.files)
         try:
             os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-            run_files.write_text(out, picture(rows, args.by_parameters, mark))
+            run_files.write_text(out, draw(rows, mark))
         except OSError as e:
             parser.error(f"argument --out: cannot write {out}: {e.strerror}")
     print(table(rows, notes), end="")

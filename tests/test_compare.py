@@ -12,7 +12,8 @@ import step5
 from tests.helpers import HERE, SVG, TempDir, contents, read_json, results_file
 
 
-class CompareTest(TempDir):
+class CompareFiles(TempDir):
+    """Four hand-made results files, and compare.py run on files in this process."""
     def setUp(self):
         super().setUp()
         self.files = [
@@ -24,16 +25,18 @@ class CompareTest(TempDir):
             results_file(self.path("c.json"), "stepC", {7: [50.0, 70.0, 80.0, 80.0]}),  # stalled
         ]
 
-    def compare(self, *argv):
+    def compare(self, *argv, **how):
         stdout, stderr = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
-                compare.main(list(argv))
+                compare.main(list(argv), **how)
                 code = 0
             except SystemExit as e:
                 code = e.code
         return code, stdout.getvalue(), stderr.getvalue()
 
+
+class CompareTest(CompareFiles):
     def rows(self, table):
         return [line for line in table.splitlines() if line.startswith("| step")]
 
@@ -183,23 +186,6 @@ class CompareTest(TempDir):
         [median] = root.findall(f"{SVG}circle[@class='median']")  # one epoch: a dot, not a line
         self.assertEqual(median.find(f"{SVG}title").text, "stepS: median")
         self.assertEqual(len(root.findall(f"{SVG}polygon[@class='final']")), 2)  # under the scale
-
-    def test_by_parameters_draws_each_seed_each_mean_and_each_held_count(self):
-        out = self.path("frontier.svg")
-        code, table, _ = self.compare(*self.files, "--by-parameters", "--out", out)
-        self.assertEqual(code, 0)
-        self.assertIn("| stepA |", table)  # the table as ever
-        root = ET.parse(out).getroot()
-        self.assertEqual(len(root.findall(f"{SVG}circle[@class='final']")), 5)
-        self.assertEqual(len(root.findall(f"{SVG}polygon[@class='final']")), 1)  # stepC, 80%
-        means = {m.find(f"{SVG}title").text for m in root.findall(f"{SVG}line[@class='mean']")}
-        self.assertEqual(means, {"stepA: mean 99.300%", "stepB: mean 99.000%",
-                                 "stepC: mean 80.000%"})
-        texts = [t.text for t in root.iter(f"{SVG}text")]
-        self.assertIn("1: stepA, 9,142 parameters, seeds 1-3: 1/3 held", texts)
-        self.assertEqual(sorted(t.text for t in root.findall(f"{SVG}text[@class='held']")),
-                         ["0/1 held", "0/2 held", "1/3 held"])
-        self.assertIn("parameters", texts)
 
 
 if __name__ == "__main__":

@@ -57,27 +57,6 @@ class CurvesTest(unittest.TestCase):
         self.assertEqual(x["4: s3"], x["1: s0"])
         self.assertEqual(x["5: s4"], x["2: s1"])
 
-    def test_networks_of_one_size_or_near_it_stand_side_by_side_on_the_frontier(self):
-        runs = [{"seed": s, "epochs": [{"epoch": 1, "test_acc": 99.3 + s / 10}]} for s in (1, 2)]
-        rows = {"a": 3762, "b": 3762, "c": 5000, "d": 7494, "e": 7618, "f": 9142}
-        root = ET.fromstring(pictures.frontier_svg(
-            {name: (p, runs, "1 2", 1) for name, p in rows.items()}, 99.4))
-        x = {m.find(f"{SVG}title").text[0]: (float(m.get("x1")) + float(m.get("x2"))) / 2
-             for m in root.findall(f"{SVG}line[@class='mean']")}
-        self.assertAlmostEqual(x["b"] - x["a"], 40)
-        self.assertAlmostEqual(x["e"] - x["d"], 40)  # 124 parameters apart: moved apart
-        scale = (x["f"] - x["c"]) / (9142 - 5000)  # the columns far from others where they belong
-        self.assertAlmostEqual((x["d"] + x["e"]) / 2 - x["c"], scale * (7556 - 5000), delta=0.2)
-        self.assertAlmostEqual(x["c"] - (x["a"] + x["b"]) / 2, scale * (5000 - 3762), delta=0.2)
-        dots = [float(c.get("cx")) for c in root.findall(f"{SVG}circle[@class='final']")]
-        self.assertEqual(len(set(dots)), 12)  # no dot on another
-
-    def test_spread_moves_only_the_crowded_and_keeps_their_order(self):
-        self.assertEqual(pictures.spread([0, 100, 200], 40), [0, 100, 200])
-        self.assertEqual(pictures.spread([0, 10, 100], 40), [-15, 25, 100])
-        chain = pictures.spread([0, 10, 60], 40)  # the first two pushed into the third: one run
-        self.assertEqual([round(x, 2) for x in chain], [-16.67, 23.33, 63.33])
-
 
 if __name__ == "__main__":
     unittest.main()
