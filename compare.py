@@ -105,11 +105,8 @@ def picture_path(parser, path, files):
     files; else the first such <stem>.N.svg, said; never a file compare.py did not draw."""
     if not path.endswith(".svg"):
         parser.error(f"argument --out: {path} does not end in .svg: --out is the picture")
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        parser.error(f"argument --out: {parent} is a file, not a folder")
+    if blocked := flags.file_in_the_way(path):
+        parser.error(f"argument --out: {blocked} is a file, not a folder")
     mark = pictures.comparison_mark(sorted(os.path.relpath(f, os.path.dirname(
         os.path.abspath(path))) for f in files))
     for n in range(10**6):

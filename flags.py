@@ -100,6 +100,14 @@ def pick_device(name):
     return device
 
 
+def file_in_the_way(path):
+    """The nearest existing folder above path, if it is a file: no folder can be made there."""
+    parent = os.path.dirname(path)
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    return parent if parent and not os.path.isdir(parent) else None
+
+
 def make_parser(step, hparams):
     parser = ArgumentParser(prog=f"{step}.py", description=f"Train MNIST {step}.")
     for key, default in hparams.items():  # every scalar hyperparameter is a flag
@@ -144,11 +152,8 @@ def parse_args(step, hparams, argv):
     args.out = args.out or os.path.join("runs", step + "".join(
         f"-{k.replace('_', '-')}{v:g}" for k, v in overrides.items()) + "-dry-run" * args.dry_run
         + ".json")
-    parent = os.path.dirname(args.out)
-    while parent and not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if parent and not os.path.isdir(parent):
-        parser.error(f"argument --out: {parent} is a file, not a folder")
+    if blocked := file_in_the_way(args.out):
+        parser.error(f"argument --out: {blocked} is a file, not a folder")
     if args.eval:
         args.out = os.path.splitext(args.out)[0] + "-eval.json"
     return args, hp, overrides

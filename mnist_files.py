@@ -36,17 +36,13 @@ def raw_folder(data_dir):
 
 def file_digest(path, algorithm="md5"):
     digest = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):  # hashlib.file_digest needs Python 3.11
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def readable_digest(path):
     try:
-        return file_digest(path)
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):  # hashlib.file_digest: Python 3.11
+                digest.update(chunk)
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror}")
+    return digest.hexdigest()
 
 
 def prepare_mnist(data_dir, log=print):
@@ -64,7 +60,7 @@ def prepare_mnist(data_dir, log=print):
             missing.append(name)
         elif not os.path.isfile(path):  # never replaced: it is not ours to remove
             raise DataError(f"{path} is a folder, not the MNIST file; move it away and run again")
-        elif readable_digest(path) != md5:
+        elif file_digest(path) != md5:
             log(f"data: {path} is corrupt or truncated (MD5 mismatch); replacing it")
             missing.append(name)
     if not missing:

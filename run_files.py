@@ -61,23 +61,21 @@ def read_results(path):
         return None
 
 
-def lock_path(path):
-    folder, name = os.path.split(os.path.abspath(path))
-    return os.path.join(folder, f".{name}.lock")
-
-
 def lock(path):
     """Hold path's lock, the file .<name>.lock beside it, until release(): (lock path, its file
-    descriptor), or None while another live process holds it. The kernel lets go of a lock when
-    its process dies, so a killed run blocks nothing."""
-    held = lock_path(path)
+    descriptor). ValueError, naming the holder, while another live process holds it; the kernel
+    lets go of a lock when its process dies, so a killed run blocks nothing."""
+    folder, name = os.path.split(os.path.abspath(path))
+    held = os.path.join(folder, f".{name}.lock")
     while True:
         fd = os.open(held, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            return None
+            raise ValueError(f"{path} is being written by {holder}; wait for it to end or give "
+                             "another --out")
         try:  # the file we locked may be one its last holder removed as we opened it
             if os.path.samestat(os.fstat(fd), os.stat(held)):
                 break
@@ -90,18 +88,8 @@ def lock(path):
 
 
 def release(held):
-    if held:
-        os.unlink(held[0])
-        os.close(held[1])
-
-
-def holder(path):
-    """Who holds path's lock, in words."""
-    try:
-        with open(lock_path(path)) as f:
-            return f.read().strip() or "another process"
-    except OSError:
-        return "another process"
+    os.unlink(held[0])
+    os.close(held[1])
 
 
 def claim_results_file(out, seeds, replaceable=lambda earlier: False):
@@ -112,11 +100,11 @@ def claim_results_file(out, seeds, replaceable=lambda earlier: False):
     stem = os.path.splitext(out)[0]
     for n in range(10**6):
         path = out if n == 0 else f"{stem}.{n}.json"
-        held = lock(path)
-        if held is None and n == 0:
-            raise ValueError(f"{out} is being written by {holder(out)}; wait for it to end or "
-                             f"give another --out")
-        if held is None:
+        try:
+            held = lock(path)
+        except ValueError:
+            if n == 0:
+                raise
             continue
         earlier = read_results(path)
         if n == 0 and os.path.exists(path) and earlier is None:
