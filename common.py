@@ -377,4 +377,3 @@ def main(step_file, make_net, hparams, argv=None):
             return train_seeds(results, make_net, data, args, run)
     except KeyboardInterrupt:  # before the results file was claimed
         flags.fail(prog, "interrupted before anything finished; nothing was written", code=130)
-
