@@ -362,10 +362,10 @@ def main(step_file, make_net, hparams, argv=None):
             checkpoint = args.eval and run_files.load_weights(args.eval, step, model, args.device)
         except ValueError as e:
             flags.fail(prog, f"argument --eval: {args.eval}: {e}")
-        replaceable = lambda earlier: (  # a dry run replaces a dry run's file, never a real run's
-            args.dry_run and not args.eval and earlier.get("dry_run"))
-        with run_files.claimed(prog, args.out, [] if args.eval else args.seeds,
-                               replaceable) as run:
+
+        def replaceable(earlier):  # a dry run replaces a dry run's file, never a real run's
+            return args.dry_run and not args.eval and earlier.get("dry_run")
+        with run_files.claimed(prog, args.out, [] if args.eval else args.seeds, replaceable) as run:
             try:
                 data, source = load_mnist(args.data_dir, args.device)
             except DataError as e:
