@@ -16,10 +16,12 @@ spec.loader.exec_module(frontier)
 
 class FrontierTest(unittest.TestCase):
     def test_networks_of_one_size_or_near_it_stand_side_by_side_on_the_frontier(self):
-        runs = [{"seed": s, "epochs": [{"epoch": 1, "test_acc": 99.3 + s / 10}]} for s in (1, 2)]
+        runs = [{"seed": s, "epochs": [{"epoch": 1, "test_acc": 99.3 + s / 10, "seconds": 1.0}],
+                 "final_test_acc": 99.3 + s / 10, "best_test_acc": 99.3 + s / 10,
+                 "first_epoch_at_target": 1 if 99.3 + s / 10 >= 99.4 else None} for s in (1, 2)]
         rows = {"a": 3762, "b": 3762, "c": 5000, "d": 7494, "e": 7618, "f": 9142}
         root = ET.fromstring(frontier.frontier_svg(
-            {name: (p, runs, "1 2", 1) for name, p in rows.items()}, 99.4, ""))
+            {name: (p, runs) for name, p in rows.items()}, 99.4, ""))
         x = {m.find(f"{SVG}title").text[0]: (float(m.get("x1")) + float(m.get("x2"))) / 2
              for m in root.findall(f"{SVG}line[@class='mean']")}
         self.assertAlmostEqual(x["b"] - x["a"], 40)

@@ -18,13 +18,13 @@ from pictures import (PALETTE, accuracy_scale, final_dots, svg_document, svg_leg
 def frontier_svg(rows, target, mark):
     """A column per row where its parameters put it, numbered for the legend, which names the row,
     its seeds and how many held the target in each of the last three epochs. rows: {label:
-    (parameters, runs, the seeds as text, seeds held)}."""
+    (parameters, runs)}."""
     width, left, top, w, h = 940, 70, 40, 790, 300
     height = top + h + 70 + 16 * len(rows)
-    finals = [r["epochs"][-1]["test_acc"] for _, runs, _, _ in rows.values() for r in runs]
+    finals = [r["epochs"][-1]["test_acc"] for _, runs in rows.values() for r in runs]
     lo, hi, ticks, text = accuracy_scale(min(max(min(finals) - 0.05, target - 1), target - 0.2),
                                          max(finals + [target]) + 0.3, 8)  # room for labels
-    counts = [p for p, _, _, _ in rows.values()]
+    counts = [p for p, _ in rows.values()]
     p_lo, p_hi = (math.floor(min(counts) / 1000) * 1000, math.ceil(max(counts) / 1000) * 1000)
     p_hi += 1000 * (p_hi == p_lo)
     x_of = lambda p: left + 20 + (p - p_lo) / (p_hi - p_lo) * (w - 40)  # noqa: E731
@@ -36,9 +36,11 @@ def frontier_svg(rows, target, mark):
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">parameters'
                 f'</text>')
     ordered = sorted(rows.items(), key=lambda item: item[1][0])
-    xs = spread([x_of(p) for _, (p, _, _, _) in ordered], 40)
-    for i, (label, (params, runs, seeds, held)) in enumerate(ordered, 1):
+    xs = spread([x_of(p) for _, (p, _) in ordered], 40)
+    for i, (label, (params, runs)) in enumerate(ordered, 1):
         colour, x = PALETTE[(i - 1) % len(PALETTE)], xs[i - 1]
+        held = common.figures_over_seeds(runs)["seeds_holding_target_last_epochs"]
+        seeds = flags.compact(sorted(r["seed"] for r in runs))
         body += frontier_column(label, runs, colour, x, y_of, lo, top + h)
         y = top + 14 + 26 * (i % 3)  # neighbouring columns' labels on three levels
         body += [f'<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
@@ -81,10 +83,8 @@ def frontier_column(label, runs, colour, x, y_of, lo, bottom):
 
 def frontier(rows, mark):
     """compare.py's rows drawn as the frontier, each at the most parameters its files name."""
-    return frontier_svg({name: (max(row["parameters"]), row["runs"], flags.compact(
-        sorted(r["seed"] for r in row["runs"])), common.figures_over_seeds(row["runs"])[
-            "seeds_holding_target_last_epochs"]) for name, row in rows.items()},
-        common.TARGET_ACCURACY, mark)
+    return frontier_svg({name: (max(row["parameters"]), row["runs"]) for name, row in rows.items()},
+                        common.TARGET_ACCURACY, mark)
 
 
 if __name__ == "__main__":
