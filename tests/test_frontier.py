@@ -5,6 +5,8 @@ import os
 import unittest
 import xml.etree.ElementTree as ET
 
+import common
+
 from tests.helpers import HERE, SVG
 from tests.test_compare import CompareFiles
 
@@ -16,9 +18,9 @@ spec.loader.exec_module(frontier)
 
 class FrontierTest(unittest.TestCase):
     def test_networks_of_one_size_or_near_it_stand_side_by_side_on_the_frontier(self):
-        runs = [{"seed": s, "epochs": [{"epoch": 1, "test_acc": 99.3 + s / 10, "seconds": 1.0}],
-                 "final_test_acc": 99.3 + s / 10, "best_test_acc": 99.3 + s / 10,
-                 "first_epoch_at_target": 1 if 99.3 + s / 10 >= 99.4 else None} for s in (1, 2)]
+        epochs = {s: [{"epoch": 1, "test_acc": 99.3 + s / 10, "train_acc": 99.0, "seconds": 1.0}]
+                  for s in (1, 2)}
+        runs = [{"seed": s, "epochs": e, **common.outcome(e)} for s, e in epochs.items()]
         rows = {"a": 3762, "b": 3762, "c": 5000, "d": 7494, "e": 7618, "f": 9142}
         root = ET.fromstring(frontier.frontier_svg(
             {name: (p, runs) for name, p in rows.items()}, 99.4, ""))
