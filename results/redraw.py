@@ -12,7 +12,7 @@ import pictures  # noqa: E402
 import run_files  # noqa: E402
 
 for path in sorted(glob.glob(os.path.join(os.path.dirname(__file__), "**", "*.json"),
-                          recursive=True)):
+                             recursive=True)):
     results, curves = run_files.read_results(path), path[:-len(".json")] + "-curves.svg"
     if results and results["runs"] and "hyperparameters" in results and os.path.exists(curves):
         run_files.write_text(curves, pictures.run_curves_svg(

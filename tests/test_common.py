@@ -12,8 +12,9 @@ import torch.nn.functional as F
 
 import common
 import step5
-from tests.helpers import (DATA, SHIPPED, SVG, TempDir, prepare_data as setUpModule, read_json,
+from tests.helpers import (DATA, SHIPPED, SVG, TempDir, read_json,
                            run, three_batches, without_seconds)
+from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
 
 class LearnerTest(unittest.TestCase):

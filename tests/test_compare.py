@@ -154,12 +154,12 @@ class CompareTest(CompareFiles):
         open(a_file, "w").close()
         code, _, stderr = self.compare(*self.files, "--out", os.path.join(a_file, "x.svg"))
         self.assertEqual((code, stderr), (2, f"compare.py: error: argument --out: {a_file} is a "
-                                              "file, not a folder\n"))
+                                             "file, not a folder\n"))
 
     def test_a_missing_file_is_said_to_be_missing(self):
         code, _, stderr = self.compare(self.path("nonexistent.json"))
         self.assertEqual((code, stderr), (2, f"compare.py: error: {self.path('nonexistent.json')}: "
-                                              "no such file\n"))
+                                             "no such file\n"))
 
     def test_rows_from_two_machines_name_theirs_and_one_seed_has_no_spread(self):
         other = results_file(self.path("o.json"), "stepO", {1: [99.0, 99.1, 99.2, 99.5]},

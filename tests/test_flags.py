@@ -3,10 +3,10 @@ import os
 import tempfile
 import unittest
 
-import common
 import flags
 import step5
-from tests.helpers import TempDir, prepare_data as setUpModule, run, start
+from tests.helpers import TempDir, run, start
+from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
 
 class FlagsTest(TempDir):

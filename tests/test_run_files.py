@@ -10,8 +10,9 @@ from unittest import mock
 
 import common
 import run_files
-from tests.helpers import (HERE, SHIPPED, TempDir, contents, one_epoch, prepare_data as setUpModule,
+from tests.helpers import (HERE, SHIPPED, TempDir, contents, one_epoch,
                            read_json, run, start, three_batches, wait_for)
+from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
 
 class RunFilesTest(TempDir):

@@ -30,7 +30,7 @@ print(f"{weights} ({step_name}): {accuracy:.2f}% right on the 10,000 test images
 positions = scores[:, 0].numel()
 print(f"{'digit':<30}" + "".join(f"{d:>7}" for d in range(10)))
 print(f"{f'score above zero (of {positions:,})':<30}" + "".join(f"{v:>7}" for v in above.tolist()))
-print(f"{'score above zero (%)':<30}" + "".join(f"{100 * v / positions:>7.2f}"
-                                             for v in above.tolist()))
-print(f"{'predicted (images)':<30}" + "".join(f"{v:>7}" for v in
-                                           torch.bincount(predicted, minlength=10).tolist()))
+print(f"{'score above zero (%)':<30}" + "".join(
+    f"{100 * v / positions:>7.2f}" for v in above.tolist()))
+print(f"{'predicted (images)':<30}" + "".join(
+    f"{v:>7}" for v in torch.bincount(predicted, minlength=10).tolist()))
