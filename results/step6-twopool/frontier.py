@@ -39,9 +39,11 @@ def frontier_svg(rows, target, mark):
     xs = spread([x_of(p) for _, (p, _) in ordered], 40)
     for i, (label, (params, runs)) in enumerate(ordered, 1):
         colour, x = PALETTE[(i - 1) % len(PALETTE)], xs[i - 1]
-        held = common.figures_over_seeds(runs)["seeds_holding_target_last_epochs"]
-        seeds = flags.compact(sorted(r["seed"] for r in runs))
-        body += frontier_column(label, runs, colour, x, y_of, lo, top + h)
+        figures = common.figures_over_seeds(runs)
+        held = figures["seeds_holding_target_last_epochs"]
+        seeds = flags.compact(sorted(figures["seeds"]))
+        body += frontier_column(label, runs, figures["final_test_acc"]["mean"], colour, x, y_of,
+                                lo, top + h)
         y = top + 14 + 26 * (i % 3)  # neighbouring columns' labels on three levels
         body += [f'<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
                  f'</text>', f'<text class="held" x="{x:.1f}" y="{y + 12}" '
@@ -69,12 +71,10 @@ def spread(xs, gap):
     return [edges(g)[0] + gap * j for g in groups for j in range(len(g))]
 
 
-def frontier_column(label, runs, colour, x, y_of, lo, bottom):
+def frontier_column(label, runs, mean, colour, x, y_of, lo, bottom):
     """One row's seeds as dots about x (a triangle on the bottom edge where under the scale) and
-    its mean as a bar."""
-    finals = [r["epochs"][-1]["test_acc"] for r in runs]
+    their mean final accuracy as a bar."""
     body = final_dots(label, runs, colour, x, 16, y_of, lo, bottom)
-    mean = statistics.fmean(finals)
     body.append(f'<line class="mean" x1="{x - 12:.1f}" x2="{x + 12:.1f}" y1="{y_of(mean):.1f}" '
                 f'y2="{y_of(mean):.1f}" stroke="{colour}" stroke-width="3"><title>'
                 f'{escape(label)}: mean {mean:.3f}%</title></line>')
