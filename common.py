@@ -95,8 +95,9 @@ def summarize(model, device, log=print):
     return rows, total
 
 
-def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None):
-    """One epoch over a fresh permutation; mean loss and accuracy (%) on the augmented batches."""
+def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None, average=None):
+    """One epoch over a fresh permutation; mean loss and accuracy (%) on the augmented batches.
+    `average`, if given, follows the weights after every batch."""
     model.train()
     images, labels = data["train"]
     order = torch.randperm(len(labels), generator=generator, device=labels.device)
@@ -111,6 +112,8 @@ def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None)
         optimizer.step()
         if scheduler:
             scheduler.step()
+        if average is not None:
+            average.update_parameters(model)
         loss_sum += loss.detach() * len(y)  # kept on the device: no sync per batch
         correct += (output.argmax(1) == y).sum()
     seen = sum(len(index) for index in batches)
@@ -154,7 +157,8 @@ def share_of_lr(points, epoch):
 
 
 def train_seed(seed, make_net, hp, data, device, max_batches=None):
-    """Train one network from seed; yields (record, model, test predictions) after every epoch."""
+    """Train one network from seed; yields (record, model, test predictions) after every epoch.
+    With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
@@ -163,17 +167,24 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
                      "lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"]))
     batches = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
     scheduler = make_scheduler(optimizer, hp, batches)
+    average = None
+    if hp.get("ema"):  # the weights and the BatchNorm statistics, averaged after every batch
+        average = torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(hp["ema"]),
+            use_buffers=True)
+    evaluated = model if average is None else average.module  # what is tested and yielded
     record, start = {"seed": seed, "epochs": []}, time.time()
     for epoch in range(1, hp["epochs"] + 1):
         t0, lr = time.time(), optimizer.param_groups[0]["lr"]
         train_loss, train_acc = train(model, data, optimizer, scheduler, hp=hp,
-                                      generator=generator, max_batches=max_batches)
-        test_loss, test_acc, predicted = evaluate(model, data, max_batches)
+                                      generator=generator, max_batches=max_batches,
+                                      average=average)
+        test_loss, test_acc, predicted = evaluate(evaluated, data, max_batches)
         record["epochs"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss,
                                  "train_acc": train_acc, "test_loss": test_loss,
                                  "test_acc": test_acc, "seconds": round(time.time() - t0, 2)})
         record.update(outcome(record["epochs"]), seconds=round(time.time() - start, 2))
-        yield record, model, predicted
+        yield record, evaluated, predicted
 
 
 # ==============================================================================================

@@ -55,6 +55,7 @@ HPARAM_RULES = {
     "lr": (float, lambda v: 0 < v <= 10, "above 0 and at most 10"),
     "momentum": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "dropout": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "ema": (float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "weight_decay": (float, lambda v: 0 <= v <= 1, "from 0 to 1"),
     "rotation": (float, lambda v: 0 <= v <= 180, "from 0 to 180"),
     "translate": (float, lambda v: 0 <= v < 14, "at least 0 and below 14 (half the image)"),
