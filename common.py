@@ -4,7 +4,6 @@ gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py),
 (run_files.py), the pictures (pictures.py) and the MNIST files (mnist_files.py)."""
 import math
 import os
-import signal
 import statistics
 import sys
 import time
@@ -305,6 +304,7 @@ def evaluate_weights(results, model, checkpoint, data, args, run):
     predicted = evaluate(model, data, DRY_RUN_BATCHES if args.dry_run else None)[2]
     report = report_errors(predicted, data, whose, run["files"]["mistakes"])
     saved = {k: checkpoint.get(k) for k in ("seed", "epoch", "test_acc")}  # when it was saved
+    run_files.ignore_interrupts()  # all has finished: the last save is not to be cut short
     run_files.write_json(run["out"], {**results, "status": "complete", "eval": args.eval, **saved,
                                       "errors": report, "test_images": report["test_images"]})
     print(f"evaluation: {run['out']}")
@@ -350,6 +350,7 @@ def train_seeds(results, make_net, data, args, run):
         print_figures(results["across_seeds"])
     if args.dry_run:
         print("dry run: a check of the plumbing, no verdict on the budget")
+    run_files.ignore_interrupts()  # all has finished: the last save is not to be cut short
     save(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     print(f"results: {run['out']}; curves: {files['curves']}; samples: {files['samples']}"
           + (f"; weights: {files['results'][:-5]}-seed*.pt" if args.save_model else ""))
@@ -357,13 +358,24 @@ def train_seeds(results, make_net, data, args, run):
 
 
 def main(step_file, make_net, hparams, argv=None):
-    """The flags, the results file claimed, then saved weights evaluated or each seed trained.
-    Ctrl-C or `kill` at any moment: exit 130, one line, and a file that says what finished."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run the step on argv (None: the command line, and this process is the run). Ctrl-C or
+    `kill` before the results are written: exit 130, one line, and a file that says what
+    finished; after: ignored, so that the process exits quietly. A caller in Python (argv given)
+    gets Ctrl-C back when main returns."""
+    run_files.stop_on_interrupts()  # `kill` stops a run as Ctrl-C does
+    try:
+        return run_step(step_file, make_net, hparams, sys.argv[1:] if argv is None else list(argv))
+    finally:
+        if argv is None:
+            run_files.ignore_interrupts()
+        else:
+            run_files.stop_on_interrupts()
+
+
+def run_step(step_file, make_net, hparams, argv):
+    """The flags, the results file claimed, then saved weights evaluated or each seed trained."""
     step = os.path.splitext(os.path.basename(step_file))[0]
     prog = f"{step}.py"
-    for sig in (signal.SIGINT, signal.SIGTERM):  # `kill` stops a run as Ctrl-C does
-        signal.signal(sig, signal.default_int_handler)
     args, hp, overrides = flags.parse_args(step, hparams, argv)
     if args.device.type == "cuda":  # same seed, same device, same numbers
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False

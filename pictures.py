@@ -22,10 +22,24 @@ def accuracy_scale(floor, peak, ticks):
         lambda v: f"{v:.{decimals}f}")
 
 
+def wrap_phrases(phrases, width):
+    """Lines of at most width characters, broken between phrases; a phrase longer than a line
+    goes on from where the line stands, broken between its words."""
+    lines = []
+    for phrase in phrases:
+        if lines and len(lines[-1]) + 1 + len(phrase) <= width:
+            lines[-1] += " " + phrase
+        elif lines and len(phrase) > width:
+            lines[-1:] = textwrap.wrap(lines[-1] + " " + phrase, width)
+        else:
+            lines += textwrap.wrap(phrase, width)
+    return lines or [""]
+
+
 def svg_document(width, height, title, body):
-    """The picture, its title wrapped to fit the width (14 px type: about 7.7 px a character) and
-    the body moved down by the lines it took."""
-    lines = textwrap.wrap(title, int(width / 7.7)) or [""]
+    """The picture, its title (a text, or a list of phrases kept whole where they fit) wrapped to
+    fit the width (14 px type: about 7.7 px a character), the body moved down by its lines."""
+    lines = wrap_phrases([title] if isinstance(title, str) else title, int(width / 7.7))
     extra, height = 18 * (len(lines) - 1), height + 18 * (len(lines) - 1)
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -147,10 +161,14 @@ def run_curves_svg(results, seeds, target):
     runs, epochs, status = results["runs"], results["hyperparameters"]["epochs"], results["status"]
     finished = results.get("seeds_finished",
                            [r["seed"] for r in runs if len(r["epochs"]) == epochs])
-    title = (f"{results['step']}: seed{'s' * (len(results['seeds']) > 1)} {seeds}, "
-             f"{results['device']} ({results['device_name']})" + ", dry run" * results["dry_run"]
-             + f" ({status}: {len(finished)} of {len(results['seeds'])} seeds finished)" * (
-                 status in ("interrupted", "failed")))
+    plural = "s" if len(results["seeds"]) > 1 else ""
+    title = [f"{results['step']}: seed{plural} {seeds},",
+             f"{results['device']} ({results['device_name']})"]
+    if results["dry_run"]:
+        title[-1] += ","
+        title.append("dry run")
+    if status in ("interrupted", "failed"):
+        title.append(f"({status}: {len(finished)} of {len(results['seeds'])} seeds finished)")
     return curves_svg(title, runs, epochs, target)
 
 

@@ -146,16 +146,28 @@ def claimed(prog, out, seeds, replaceable):
         remove_what_was_made(run)
         raise
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the save short
+        ignore_interrupts()  # a second Ctrl-C cannot cut the save short
         fail(prog, interrupted(run, "interrupted"), code=130)
     except Exception as e:  # a bug or a full disk: said in one line, what finished kept
         fail(prog, interrupted(run, "failed") + f" ({type(e).__name__}: {e})", code=1)
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         release(held)
         for folder in made:  # deepest first: those the run made and left empty
             with contextlib.suppress(OSError):
                 os.rmdir(folder)
+
+
+def stop_on_interrupts():
+    """Ctrl-C or `kill` raise KeyboardInterrupt: a run stops where it is and says so."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
+
+
+def ignore_interrupts():
+    """Ctrl-C or `kill` change nothing and print nothing: for a last save, and for a process that
+    has only to exit (its shutdown would otherwise print a traceback)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def missing_folders(folder):

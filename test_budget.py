@@ -68,7 +68,8 @@ class ShippedWeightsTest(unittest.TestCase):
     def test_they_reach_the_target_on_the_10000_test_images(self):
         data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"),
                                     log=lambda line: None)
-        self.assertEqual([data["mean"], data["std"]], [self.checkpoint[k] for k in ("mean", "std")])
+        for key in ("mean", "std"):  # as saved, to the last digits a CPU's summing order moves
+            self.assertAlmostEqual(data[key], self.checkpoint[key], places=9)
         model = step5.make_net(step5.HPARAMS)
         model.load_state_dict(self.checkpoint["model"])
         _, accuracy, _ = common.evaluate(model, data)

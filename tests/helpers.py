@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 import common
 import mnist_files
@@ -24,6 +25,11 @@ SHIPPED = os.path.join(HERE, "results", "step5-seed1.pt")
 
 def prepare_data():
     mnist_files.prepare_mnist(DATA, log=lambda line: None)
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
 
 
 def read_json(path):
@@ -81,6 +87,16 @@ def contents(*paths):
                 with open(os.path.join(folder, name), "rb") as f:
                     found[os.path.join(folder, name)] = f.read()
     return found
+
+
+def svg_words(path):
+    """A picture's words: its texts joined by spaces, whatever lines they were broken into."""
+    return " ".join(" ".join(e.itertext()) for e in ET.parse(path).getroot().iter(f"{SVG}text"))
+
+
+def svg_lines(path):
+    """A picture's texts, one per line drawn."""
+    return [" ".join(e.itertext()) for e in ET.parse(path).getroot().iter(f"{SVG}text")]
 
 
 def without_seconds(record):

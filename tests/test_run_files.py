@@ -5,13 +5,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import unittest
 from unittest import mock
 
 import common
 import run_files
-from tests.helpers import (HERE, SHIPPED, TempDir, contents, one_epoch,
-                           read_json, run, start, three_batches, wait_for)
+from tests.helpers import (HERE, SHIPPED, TempDir, contents, one_epoch, read_json, read_text,
+                           run, start, svg_lines, svg_words, three_batches, wait_for)
 from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
 
@@ -219,8 +220,23 @@ class RunFilesTest(TempDir):
     def test_an_interrupted_runs_curves_say_how_many_seeds_finished(self):
         code, _, _ = self.interrupt("train", "--seeds", "1", "2", "3", after=3)  # in seed 2
         self.assertEqual(code, 130)
-        with open(self.path("r-curves.svg")) as f:
-            self.assertIn("(interrupted: 1 of 3 seeds finished)", f.read())
+        self.assertIn("(interrupted: 1 of 3 seeds finished)", svg_words(self.path("r-curves.svg")))
+
+    def test_a_long_machine_name_is_said_in_full_and_phrases_stay_whole(self):
+        name = "A Processor Whose Name Runs On " * 3 + "(family 6, model 207), 2 cores"
+        self.assertEqual(len(name), 123)
+        real = run_files.machine
+        with mock.patch.object(run_files, "machine", lambda device: dict(
+                real(device), device_name=name)):
+            code, _, stderr = self.interrupt("train", "--seeds", "1", "2", "3", after=3)
+        self.assertEqual(code, 130, stderr)
+        self.assertEqual(read_json(self.path("r.json"))["device_name"], name)
+        title = f"step5: seeds 1-3, cpu ({name}), dry run (interrupted: 1 of 3 seeds finished)"
+        curves = self.path("r-curves.svg")
+        self.assertIn(title, svg_words(curves))
+        lines = svg_lines(curves)
+        for phrase in ("step5: seeds 1-3,", "dry run", "(interrupted: 1 of 3 seeds finished)"):
+            self.assertTrue(any(phrase in line for line in lines), (phrase, lines))
 
     def test_an_interrupted_run_removes_the_empty_folder_it_made(self):
         with mock.patch.object(common, "load_mnist", side_effect=KeyboardInterrupt):
@@ -234,12 +250,30 @@ class RunFilesTest(TempDir):
         self.assertEqual(stderr, "step5.py: error: argument --out: cannot write to /proc: it "
                                  "takes no new files\n")
 
+    def test_ctrl_c_as_a_finished_run_exits_changes_nothing_and_prints_no_traceback(self):
+        out = self.path("r.json")
+        process = start("--dry-run", "--epochs", "1", "--out", out,
+                        env=dict(os.environ, PYTHONUNBUFFERED="1"))  # each line as it is printed
+        said = next((line for line in process.stdout if line.startswith("results:")), None)
+        self.assertIsNotNone(said)
+        written = {path: data for path, data in contents(self.tmp).items()  # not the lock: the
+                   if not os.path.basename(path).startswith(".")}  # run lets go of it as it exits
+        presses = 0
+        while process.poll() is None:  # Ctrl-C every 20 ms until the process has gone
+            process.send_signal(signal.SIGINT)
+            presses += 1
+            time.sleep(0.02)
+        _, stderr = process.communicate(timeout=120)
+        self.assertEqual((process.returncode, stderr), (0, ""), f"after {presses} presses")
+        self.assertEqual(contents(self.tmp), written)
+        self.assertEqual(read_json(out)["status"], "complete")
+
     def test_ctrl_c_or_kill_while_torch_loads_is_one_line_and_exit_130(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(signal=sig.name):
                 process = start("--dry-run", "--out", self.path("r.json"))
                 maps = f"/proc/{process.pid}/maps"  # torch's library mapped: its import under way
-                self.assertTrue(wait_for(lambda: "libtorch" in open(maps).read(), seconds=300))
+                self.assertTrue(wait_for(lambda: "libtorch" in read_text(maps), seconds=300))
                 process.send_signal(sig)
                 _, stderr = process.communicate(timeout=120)
                 self.assertEqual(process.returncode, 130)
