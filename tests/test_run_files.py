@@ -228,7 +228,8 @@ class RunFilesTest(TempDir):
         real = run_files.machine
         with mock.patch.object(run_files, "machine", lambda device: dict(
                 real(device), device_name=name)):
-            code, _, stderr = self.interrupt("train", "--seeds", "1", "2", "3", after=3)
+            code, _, stderr = self.interrupt("train", "--seeds", "1", "2", "3", "--device", "cpu",
+                                             after=3)  # a CPU's name, whatever `auto` finds
         self.assertEqual(code, 130, stderr)
         self.assertEqual(read_json(self.path("r.json"))["device_name"], name)
         title = f"step5: seeds 1-3, cpu ({name}), dry run (interrupted: 1 of 3 seeds finished)"
