@@ -1,18 +1,21 @@
 """The engine under the step files, each its network (`make_net(hp)`) and `HPARAMS` over
 `main(__file__, make_net, HPARAMS)`. Read top-down, it follows a run: the learner, what the network
-gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py), a run's files
-(run_files.py), the pictures (pictures.py) and the MNIST files (mnist_files.py)."""
+gets wrong, the figures over seeds, and `main`. Beside it: the flags (flags.py), a run's files and
+what Ctrl-C does to them (run_files.py), the pictures (pictures.py), the MNIST files
+(mnist_files.py)."""
 import math
 import os
 import statistics
 import sys
 import time
 
-import flags  # before torch: from here on, Ctrl-C while torch loads is one line
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from torchvision.datasets.mnist import read_image_file, read_label_file
+import flags
+
+with flags.interrupts_in_one_line():  # torch loads for seconds: Ctrl-C meanwhile is one line
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torchvision.datasets.mnist import read_image_file, read_label_file
 
 import pictures
 import run_files
@@ -28,23 +31,32 @@ TEST_BATCH_SIZE, DRY_RUN_BATCHES = 1000, 3  # a dry run: 3 train and 3 test batc
 # ==============================================================================================
 # The learner: MNIST as tensors, augmentation, model summary, train, evaluate, one seed's run.
 def load_mnist(data_dir, device, log=print):
-    """The whole of MNIST on the device: {"train": (images, labels), "test": (...), "mean", "std",
-    "stats"}, images in [0, 1] as N x 1 x 28 x 28; and the source the files came from."""
+    """The whole of MNIST on the device, and the source its files came from: {"train": (images,
+    labels), "test": (...), "mean", "std", "stats"}, images in [0, 1] as N x 1 x 28 x 28."""
     source, raw = prepare_mnist(data_dir, log), raw_folder(data_dir)
     data = {}
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = read_image_file(os.path.join(raw, f"{prefix}-images-idx3-ubyte"))
         labels = read_label_file(os.path.join(raw, f"{prefix}-labels-idx1-ubyte"))
         data[split] = (images.unsqueeze(1).to(device).float() / 255, labels.to(device))
-    pixels = data["train"][0].double()
-    stats = {"shape": [len(pixels), 28, 28],
-             **{key: getattr(pixels, key)().item() for key in ("min", "max", "mean", "std")}}
+    stats = pixel_stats(data["train"][0])
     data.update(mean=stats["mean"], std=stats["std"], stats=stats)
-    log(f"data: MNIST from {source}: {len(data['train'][1]):,} train, {len(data['test'][1]):,} "
-        f"test images\ndata: train pixels: shape {tuple(stats['shape'])}, min {stats['min']:.4f}, "
-        f"max {stats['max']:.4f}, mean {stats['mean']:.4f}, std {stats['std']:.4f}, "
-        f"var {stats['std'] ** 2:.4f}")
     return data, source
+
+
+def pixel_stats(images):
+    """The images' shape and their pixels' min, max, mean and std (in double precision)."""
+    pixels = images.double()
+    return {"shape": [len(pixels), 28, 28],
+            **{key: getattr(pixels, key)().item() for key in ("min", "max", "mean", "std")}}
+
+
+def print_data(data, source):
+    stats = data["stats"]
+    print(f"data: MNIST from {source}: {len(data['train'][1]):,} train, {len(data['test'][1]):,} "
+          f"test images\ndata: train pixels: shape {tuple(stats['shape'])}, min {stats['min']:.4f}"
+          f", max {stats['max']:.4f}, mean {stats['mean']:.4f}, std {stats['std']:.4f}, "
+          f"var {stats['std'] ** 2:.4f}")
 
 
 def augment(images, max_degrees, max_shift, generator):
@@ -67,7 +79,8 @@ def augment(images, max_degrees, max_shift, generator):
 
 
 def summarize(model, device, log=print):
-    """A row per layer (output shape, parameters, receptive field) and the total, logged too."""
+    """The model's layers as rows (name, output shape, parameters, receptive field) and its total
+    parameters; the table is logged too."""
     rows, rf, jump = [], 1, 1
 
     def record(module, inputs, output):
@@ -135,37 +148,28 @@ def evaluate(model, data, max_batches=None):
     return loss_sum / seen, 100.0 * correct / seen, torch.cat(predicted)
 
 
-def make_scheduler(optimizer, hp, steps_per_epoch):
-    """OneCycleLR peaking at the step's lr, StepLR, or lr_points: (epoch, share of lr) points, the
-    rate set per epoch on the straight line between them; stepped every batch; None: constant."""
-    if hp.get("step_lr"):  # its step size in epochs, counted in batches
-        return torch.optim.lr_scheduler.StepLR(
-            optimizer, hp["step_lr"]["step_size"] * steps_per_epoch, hp["step_lr"]["gamma"])
-    if hp.get("lr_points"):
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: share_of_lr(
-            hp["lr_points"], step // steps_per_epoch))
-    return hp["one_cycle"] and torch.optim.lr_scheduler.OneCycleLR(
+def sgd_one_cycle(model, hp, steps_per_epoch):
+    """The steps' optimizer and schedule: SGD with momentum and weight decay, and a OneCycleLR
+    peaking at hp["lr"] (stepped every batch) where hp["one_cycle"] gives its settings, else a
+    constant rate. Returns (optimizer, scheduler or None)."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
+                                weight_decay=hp["weight_decay"])
+    if not hp["one_cycle"]:
+        return optimizer, None
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=hp["lr"], epochs=hp["epochs"], steps_per_epoch=steps_per_epoch,
         **hp["one_cycle"])
 
 
-def share_of_lr(points, epoch):
-    (e0, s0), (e1, s1) = next(((a, b) for a, b in zip(points, points[1:]) if epoch <= b[0]),
-                              points[-2:])
-    return s0 + (s1 - s0) * (min(epoch, e1) - e0) / (e1 - e0)
-
-
-def train_seed(seed, make_net, hp, data, device, max_batches=None):
-    """Train one network from seed; yields (record, model, test predictions) after every epoch.
+def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training=sgd_one_cycle):
+    """One network trained from seed; yields (record, model, test predictions) after every epoch,
+    the record growing. make_training(model, hp, steps per epoch) gives (optimizer, scheduler).
     With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
-    optimizer = (torch.optim.Adam(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-                 if hp.get("optimizer") == "adam" else torch.optim.SGD(model.parameters(), lr=hp[
-                     "lr"], momentum=hp["momentum"], weight_decay=hp["weight_decay"]))
     batches = min(math.ceil(len(data["train"][1]) / hp["batch_size"]), max_batches or math.inf)
-    scheduler = make_scheduler(optimizer, hp, batches)
+    optimizer, scheduler = make_training(model, hp, batches)
     average = None
     if hp.get("ema"):  # the weights and the BatchNorm statistics, averaged after every batch
         average = torch.optim.swa_utils.AveragedModel(
@@ -188,18 +192,19 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None):
 
 # ==============================================================================================
 # What the network gets wrong: accuracy per digit, the confusion matrix, the digits it missed.
-def report_errors(predicted, data, whose, picture):
-    """What `whose` got wrong in the test images it predicted: printed, drawn, and returned."""
-    images, labels = (t[:len(predicted)] for t in data["test"])
+def mistakes(predicted, labels):
+    """What the predictions got wrong against the labels: counts, accuracy per digit, the
+    confusion matrix; and the indices of the images missed."""
     confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10).cpu()
     per_digit = 100.0 * confusion.diag() / confusion.sum(1).clamp(min=1)
     missed = (predicted != labels).nonzero().flatten()
-    report = {"test_images": len(labels), "mistakes": len(missed),
-              "test_acc": 100.0 * (len(labels) - len(missed)) / len(labels),
-              "per_digit_acc": [round(v, 2) for v in per_digit.tolist()],
-              "confusion": confusion.tolist()}
-    run_files.write_text(picture, pictures.mistakes_svg(whose, images[missed].cpu(), *(
-        t.tolist() for t in (labels[missed], predicted[missed])), len(labels)))
+    return {"test_images": len(labels), "mistakes": len(missed),
+            "test_acc": 100.0 * (len(labels) - len(missed)) / len(labels),
+            "per_digit_acc": [round(v, 2) for v in per_digit.tolist()],
+            "confusion": confusion.tolist()}, missed
+
+
+def print_mistakes(whose, report):
     print(f"what {whose} gets wrong: {report['mistakes']} of {report['test_images']:,} test "
           f"images ({report['test_acc']:.2f}% right)\ndigit        "
           + "".join(f"{d:>6}" for d in range(10)) + "\nright (%)    "
@@ -207,7 +212,17 @@ def report_errors(predicted, data, whose, picture):
           + "\nconfusion matrix, a row per true digit, a column per prediction:")
     for digit, row in enumerate(report["confusion"]):
         print(f"  {digit}          " + "".join(f"{v:>6}" for v in row))
-    print(f"mistakes: {picture}")
+
+
+def report_errors(predicted, data, whose, run):
+    """What `whose` got wrong in the test images it predicted, drawn into the run's mistakes
+    picture and printed; returns the figures."""
+    images, labels = (t[:len(predicted)] for t in data["test"])
+    report, missed = mistakes(predicted, labels)
+    run.write_picture("mistakes", pictures.mistakes_svg(whose, images[missed].cpu(), *(
+        t.tolist() for t in (labels[missed], predicted[missed])), len(labels)))
+    print_mistakes(whose, report)
+    print(f"mistakes: {run.files['mistakes']}")
     return report
 
 
@@ -229,13 +244,16 @@ def verdict(parameters, record, epochs):
     if epochs < MAX_EPOCHS:
         reached = f"reached {TARGET_ACCURACY}% at epoch {first}" if first else (
             f"{TARGET_ACCURACY}% not reached")
-        return (f"{reached} in {epochs} epoch{'s' * (epochs > 1)} (no verdict: the budget is "
-                f"judged on {MAX_EPOCHS})")
-    reasons = ([f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}"]
-               * (parameters >= MAX_PARAMETERS)
-               + [f"{TARGET_ACCURACY}% not reached within {MAX_EPOCHS} epochs"]
-               * (not first or first > MAX_EPOCHS))
-    return "misses the budget: " + "; ".join(reasons) if reasons else "meets the budget"
+        return (f"{reached} in {epochs} {'epochs' if epochs > 1 else 'epoch'} (no verdict: the "
+                f"budget is judged on {MAX_EPOCHS})")
+    reasons = []
+    if parameters >= MAX_PARAMETERS:
+        reasons.append(f"{parameters:,} parameters is not under {MAX_PARAMETERS:,}")
+    if not first or first > MAX_EPOCHS:
+        reasons.append(f"{TARGET_ACCURACY}% not reached within {MAX_EPOCHS} epochs")
+    if reasons:
+        return "misses the budget: " + "; ".join(reasons)
+    return "meets the budget"
 
 
 def figures_over_seeds(runs):
@@ -286,85 +304,88 @@ def print_figures(f):
 
 # ==============================================================================================
 # The runner: the data, saved weights evaluated, or each seed trained; then `main`.
-def save_samples(step, data, hp, path):
-    """The first 64 training images as the network sees them, each with its label."""
+def samples_svg(step, data, hp):
+    """A picture of the first 64 training images as the network sees them, with their labels."""
     images, labels = (t[:64] for t in data["train"])
     images = augment(images, hp["rotation"], hp["translate"],
                      torch.Generator(images.device).manual_seed(0))
     how = (f"rotated ±{hp['rotation']:g}°, shifted ±{hp['translate']:g} px"
            if hp["rotation"] or hp["translate"] else "as they are")
-    run_files.write_text(path, pictures.digits_svg(f"{step}'s first 64 training images: {how}",
-                                                   images.cpu(), list(map(str, labels.tolist()))))
+    return pictures.digits_svg(f"{step}'s first 64 training images: {how}", images.cpu(),
+                               list(map(str, labels.tolist())))
 
 
 def evaluate_weights(results, model, checkpoint, data, args, run):
-    """What the saved weights get wrong, into a file of the evaluation's own."""
+    """The figures of what the saved weights get wrong, also saved in the evaluation's files."""
     whose = f"{args.eval} (seed {checkpoint.get('seed')}, epoch {checkpoint.get('epoch')})"
-    run["written"].append(run["files"]["mistakes"])
-    predicted = evaluate(model, data, DRY_RUN_BATCHES if args.dry_run else None)[2]
-    report = report_errors(predicted, data, whose, run["files"]["mistakes"])
+    predicted = evaluate(model, data, max_batches(args))[2]
+    report = report_errors(predicted, data, whose, run)
     saved = {k: checkpoint.get(k) for k in ("seed", "epoch", "test_acc")}  # when it was saved
     run_files.ignore_interrupts()  # all has finished: the last save is not to be cut short
-    run_files.write_json(run["out"], {**results, "status": "complete", "eval": args.eval, **saved,
-                                      "errors": report, "test_images": report["test_images"]})
-    print(f"evaluation: {run['out']}")
+    run.save(results, status="complete", eval=args.eval, **saved, errors=report,
+             test_images=report["test_images"])
+    print(f"evaluation: {run.out}")
     return report
 
 
-def train_seeds(results, make_net, data, args, run):
-    """Each seed's epochs, the results file and curves saved after every one; then what the last
-    seed's final model gets wrong and the figures over seeds; Ctrl-C keeps what finished."""
-    step, hp, finished, files = results["step"], results["hyperparameters"], [], run["files"]
+def max_batches(args):
+    """Batches an epoch: a dry run's few, or None for all."""
+    return DRY_RUN_BATCHES if args.dry_run else None
 
-    def save(**fields):  # what Ctrl-C marks and saves once more, from the first epoch on
-        results.update(fields, seeds_finished=[r["seed"] for r in finished])
-        run_files.write_json(run["out"], results)
-        run_files.write_text(files["curves"], pictures.run_curves_svg(
-            results, flags.compact(args.seeds), TARGET_ACCURACY))
 
-    run.update(results=results, save=save)  # Ctrl-C: kept once an epoch is in results["runs"]
-    overrides = f"; overrides {results['overrides']}" * bool(results["overrides"])
-    print(f"{step}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
-          f"{flags.compact(args.seeds)}; device {args.device}{overrides}"
-          + "; DRY RUN" * args.dry_run)
-    run["written"].append(files["samples"])
-    save_samples(step, data, hp, files["samples"])
+def train_seeds(results, make_net, make_training, data, args, run):
+    """The results of training each of args.seeds (saved, with their curves, after every epoch),
+    with the figures over the seeds and what the last seed's final model gets wrong."""
+    step, hp = results["step"], results["hyperparameters"]
+    print_run(results, args)
+    run.write_picture("samples", samples_svg(step, data, hp))
     for seed in args.seeds:
         if len(args.seeds) > 1:
             print(f"--- seed {seed}")
+        finished = list(results["runs"])  # the seeds before this one
         for record, model, predicted in train_seed(seed, make_net, hp, data, args.device,
-                                                   args.dry_run and DRY_RUN_BATCHES or None):
+                                                   max_batches(args), make_training):
             print_epoch(record["epochs"][-1], hp["epochs"])
             if not args.dry_run and len(record["epochs"]) == hp["epochs"]:  # none for a dry run
                 record["verdict" if hp["epochs"] >= MAX_EPOCHS else "reached"] = verdict(
                     results["parameters"], record, hp["epochs"])
-            save(runs=finished + [record])
+            run.save(results, runs=finished + [record])
             if args.save_model:  # the latest weights, replaced like the results
-                run_files.save_weights(files[f"seed{seed}"], step, model, hp, record, data)
-        finished.append(record)
-        results["across_seeds"] = figures_over_seeds(finished)
+                run_files.save_weights(run.files[f"seed{seed}"], step, model, hp, record, data)
+        results["across_seeds"] = figures_over_seeds(results["runs"])
         print_seed(record)
     results["errors"] = dict(seed=seed, **report_errors(
-        predicted, data, f"{step} seed {seed}'s final model", files["mistakes"]))
-    if len(finished) > 1:
+        predicted, data, f"{step} seed {seed}'s final model", run))
+    if len(args.seeds) > 1:
         print_figures(results["across_seeds"])
     if args.dry_run:
         print("dry run: a check of the plumbing, no verdict on the budget")
     run_files.ignore_interrupts()  # all has finished: the last save is not to be cut short
-    save(status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-    print(f"results: {run['out']}; curves: {files['curves']}; samples: {files['samples']}"
-          + (f"; weights: {files['results'][:-5]}-seed*.pt" if args.save_model else ""))
+    run.save(results, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    weights = f"; weights: {run.files['results'][:-5]}-seed*.pt" if args.save_model else ""
+    print(f"results: {run.out}; curves: {run.files['curves']}; samples: "
+          f"{run.files['samples']}{weights}")
     return results
 
 
-def main(step_file, make_net, hparams, argv=None):
-    """Run the step on argv (None: the command line, and this process is the run). Ctrl-C or
+def print_run(results, args):
+    """The run's header line: its hyperparameters, seeds, device, overrides and whether dry."""
+    hp, overrides = results["hyperparameters"], results["overrides"]
+    print(f"{results['step']}: {', '.join(f'{k}={v}' for k, v in hp.items())}; seeds "
+          f"{flags.compact(args.seeds)}; device {args.device}"
+          + (f"; overrides {overrides}" if overrides else "")
+          + ("; DRY RUN" if args.dry_run else ""))
+
+
+def main(step_file, make_net, hparams, argv=None, make_training=sgd_one_cycle):
+    """Run the step on argv (None: the command line, and this process is the run's). Ctrl-C or
     `kill` before the results are written: exit 130, one line, and a file that says what
     finished; after: ignored, so that the process exits quietly. A caller in Python (argv given)
-    gets Ctrl-C back when main returns."""
+    gets Ctrl-C back when main returns. make_training: see train_seed."""
     run_files.stop_on_interrupts()  # `kill` stops a run as Ctrl-C does
     try:
-        return run_step(step_file, make_net, hparams, sys.argv[1:] if argv is None else list(argv))
+        return run_step(step_file, make_net, hparams, make_training,
+                        sys.argv[1:] if argv is None else list(argv))
     finally:
         if argv is None:
             run_files.ignore_interrupts()
@@ -372,8 +393,9 @@ def main(step_file, make_net, hparams, argv=None):
             run_files.stop_on_interrupts()
 
 
-def run_step(step_file, make_net, hparams, argv):
-    """The flags, the results file claimed, then saved weights evaluated or each seed trained."""
+def run_step(step_file, make_net, hparams, make_training, argv):
+    """The results of the run argv asks for (an evaluation's figures, for --eval), in the results
+    file claimed for it."""
     step = os.path.splitext(os.path.basename(step_file))[0]
     prog = f"{step}.py"
     args, hp, overrides = flags.parse_args(step, hparams, argv)
@@ -381,22 +403,26 @@ def run_step(step_file, make_net, hparams, argv):
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     try:
         model = make_net(hp).to(args.device)
-        try:  # saved weights are checked before a file is claimed for their evaluation
-            checkpoint = args.eval and run_files.load_weights(args.eval, step, model, args.device)
-        except ValueError as e:
-            flags.fail(prog, f"argument --eval: {args.eval}: {e}")
+        checkpoint = None
+        if args.eval:  # saved weights are checked before a file is claimed for their evaluation
+            try:
+                checkpoint = run_files.load_weights(args.eval, step, model, args.device)
+            except ValueError as e:
+                flags.fail(prog, f"argument --eval: {args.eval}: {e}")
 
         def replaceable(earlier):  # a dry run replaces a dry run's file, never a real run's
             return args.dry_run and not args.eval and earlier.get("dry_run")
-        with run_files.claimed(prog, args.out, [] if args.eval else args.seeds, replaceable) as run:
+        seeds = [] if args.eval else args.seeds
+        with run_files.claimed(prog, args.out, seeds, replaceable, TARGET_ACCURACY) as run:
             try:
                 data, source = load_mnist(args.data_dir, args.device)
             except DataError as e:
                 flags.fail(prog, e, code=1)
+            print_data(data, source)
             results = run_files.describe(step_file, argv, args, hp, overrides, model, summarize(
                 model, args.device)[0], {"source": source, **data["stats"]})
             if args.eval:
                 return evaluate_weights(results, model, checkpoint, data, args, run)
-            return train_seeds(results, make_net, data, args, run)
+            return train_seeds(results, make_net, make_training, data, args, run)
     except KeyboardInterrupt:  # before the results file was claimed
         flags.fail(prog, "interrupted before anything finished; nothing was written", code=130)

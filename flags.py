@@ -2,6 +2,7 @@
 one-line error, from the first moment on. Parsing reads the disk but never writes to it. Not the
 training story, so not in common.py."""
 import argparse
+import contextlib
 import itertools
 import math
 import os
@@ -16,9 +17,19 @@ def stop_at_start(signum, frame):  # Ctrl-C or `kill` while torch loads: one lin
     os._exit(130)  # not sys.exit: torch's import code can swallow the SystemExit and go on
 
 
-signal.signal(signal.SIGINT, stop_at_start)  # before the slow import; main() takes over
-signal.signal(signal.SIGTERM, stop_at_start)
-import torch  # noqa: E402
+@contextlib.contextmanager
+def interrupts_in_one_line():
+    """Within the block (torch's import, say): Ctrl-C or `kill` print the one-line error and
+    exit 130, where Python would print a traceback. The handlers before come back after it."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in before:
+        signal.signal(sig, stop_at_start)
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
 
 TRAIN_SIZE = 60_000
 MAX_SEED = 2**64 - 1  # torch.manual_seed takes 0 ... 2**64 - 1
@@ -88,9 +99,11 @@ def compact(seeds):
 
 def pick_device(name):
     """auto: the accelerator torch finds (CUDA, MPS, ...), else the CPU; or a device here."""
+    import torch  # here, not above: common.py loads torch, where Ctrl-C is one line
+
     here = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
     if name == "auto":
-        return here or torch.device("cpu")
+        return torch.device("cpu") if here is None else here
     try:
         device = torch.device(name)
     except RuntimeError:
@@ -150,9 +163,9 @@ def parse_args(step, hparams, argv):
         parser.error(f"argument --device: {e}")
     overrides = {k: v for k, v in hp.items() if v != hparams[k]}
     # a variant's file says what it varied, so that it never displaces the step's own run
-    args.out = args.out or os.path.join("runs", step + "".join(
-        f"-{k.replace('_', '-')}{v:g}" for k, v in overrides.items()) + "-dry-run" * args.dry_run
-        + ".json")
+    if args.out is None:
+        name = step + "".join(f"-{k.replace('_', '-')}{v:g}" for k, v in overrides.items())
+        args.out = os.path.join("runs", name + ("-dry-run" if args.dry_run else "") + ".json")
     if blocked := file_in_the_way(args.out):
         parser.error(f"argument --out: {blocked} is a file, not a folder")
     if args.eval:

@@ -5,6 +5,7 @@ common.py."""
 import contextlib
 import errno
 import fcntl
+import itertools
 import json
 import os
 import platform
@@ -16,7 +17,8 @@ import warnings
 
 import torch
 
-from flags import fail
+import pictures
+from flags import compact, fail
 
 
 def run_files(stem, seeds=()):
@@ -92,38 +94,97 @@ def release(held):
     os.close(held[1])
 
 
+def numbered_names(path):
+    """path, then <stem>.1<ext>, <stem>.2<ext>, ...: the names a run's file or a picture may take
+    when an earlier one holds path."""
+    stem, ext = os.path.splitext(path)
+    yield path
+    for n in itertools.count(1):
+        yield f"{stem}.{n}{ext}"
+
+
 def claim_results_file(out, seeds, replaceable=lambda earlier: False):
     """The results file a run writes, locked for as long as it runs: out itself if no file of
     that name is there (or what is there is replaceable), else the first free <stem>.N.json, so
     that no run writes over or moves another's files. ValueError if a live run holds out, or out
     is a file but not a run's."""
-    stem = os.path.splitext(out)[0]
-    for n in range(10**6):
-        path = out if n == 0 else f"{stem}.{n}.json"
+    for path in numbered_names(out):
         try:
             held = lock(path)
         except ValueError:
-            if n == 0:
+            if path == out:
                 raise
             continue
         earlier = read_results(path)
-        if n == 0 and os.path.exists(path) and earlier is None:
+        if path == out and os.path.exists(path) and earlier is None:
             release(held)
-            raise ValueError(f"{out} exists and is not a results file"
-                             + " but a folder" * os.path.isdir(out))
+            if os.path.isdir(out):
+                raise ValueError(f"{out} exists and is not a results file but a folder")
+            raise ValueError(f"{out} exists and is not a results file")
         files = run_files(os.path.splitext(path)[0], seeds).values()
         if not any(map(os.path.exists, files)) or (earlier and replaceable(earlier)):
             return path, held
         release(held)
 
 
+class Run:
+    """A claimed run, from its claim to its last save: its results file (out), its files by kind,
+    those it wrote before saving any results (removed if it stops with none), and the results it
+    last saved (None before the first save)."""
+
+    def __init__(self, out, seeds, target):
+        self.out, self.seeds, self.target = out, seeds, target
+        self.files = run_files(os.path.splitext(out)[0], seeds)
+        self.written, self.results = [], None
+
+    def write_picture(self, kind, svg):
+        self.written.append(self.files[kind])
+        write_text(self.files[kind], svg)
+
+    def save(self, results, **fields):
+        """The results, with fields, written whole; for a training run, with the seeds finished
+        (those with all their epochs) and its curves drawn."""
+        results.update(fields)
+        self.results = results
+        if self.seeds:
+            epochs = results["hyperparameters"]["epochs"]
+            results["seeds_finished"] = [r["seed"] for r in results["runs"]
+                                         if len(r["epochs"]) == epochs]
+        write_json(self.out, results)
+        if self.seeds:
+            write_text(self.files["curves"], pictures.run_curves_svg(
+                results, compact(self.seeds), self.target))
+
+    def stopped(self, how):
+        """After Ctrl-C or a failure (how): the results file marked, keeping what finished, or,
+        if nothing did, every file the run made removed. Returns the one line to say."""
+        results = self.results
+        if results is None or not results["runs"]:
+            self.remove_what_was_made()
+            return f"{how} before anything finished; nothing was written"
+        if results["status"] == "complete":
+            return f"{how} after the run had finished; it is all in {self.out}"
+        self.save(results, status=how)
+        if len(results["seeds_finished"]) < len(results["seeds"]):
+            return f"{how}; what finished so far is in {self.out}"
+        if "errors" in results:
+            return f"{how} after every seed had finished; every seed is in {self.out}"
+        return (f"{how} after every seed had finished (what the network gets wrong: not "
+                f"reported); every seed is in {self.out}")
+
+    def remove_what_was_made(self):
+        """The files the run wrote, removed while it has saved no epoch."""
+        if self.results is None or not self.results["runs"]:
+            for written in filter(os.path.exists, self.written):
+                os.remove(written)
+
+
 @contextlib.contextmanager
-def claimed(prog, out, seeds, replaceable):
-    """Claim the results file (the one asked for, or the first free numbered name) and hold it
-    while the block runs with run = {"out": the file, "files": the run's files by kind, "written":
-    those to remove if nothing was saved}; once the run saves, it sets run["results"] and
-    run["save"]. Ctrl-C or `kill` inside: one line, exit 130, the results file marked as
-    interrupted; a failure: one line, exit 1, and nothing left behind that holds nothing."""
+def claimed(prog, out, seeds, replaceable, target):
+    """The block runs with a Run on the results file claimed for it (out, or the first free
+    numbered name), held until the block ends. Ctrl-C or `kill` inside: one line, exit 130, the
+    results file marked as interrupted; a failure: one line, exit 1, and nothing left behind
+    that holds nothing."""
     folder = os.path.dirname(os.path.abspath(out))
     try:
         made = missing_folders(folder)
@@ -134,22 +195,22 @@ def claimed(prog, out, seeds, replaceable):
     except OSError as e:  # /proc, say, exists but takes no new file
         why = "it takes no new files" if e.errno == errno.ENOENT else e.strerror
         fail(prog, f"argument --out: cannot write to {os.path.dirname(out) or '.'}: {why}")
-    if path != out:
-        earlier = "holds an earlier run" if os.path.exists(out) else "has no results file, but " \
-            "an earlier run's files are beside it"
-        print(f"{out} {earlier}, kept as it is; this one writes {path}")
-    run = {"out": path, "files": run_files(os.path.splitext(path)[0], seeds), "written": [],
-           "results": None}
+    if path != out and os.path.exists(out):
+        print(f"{out} holds an earlier run, kept as it is; this one writes {path}")
+    elif path != out:
+        print(f"{out} has no results file, but an earlier run's files are beside it, kept as it "
+              f"is; this one writes {path}")
+    run = Run(path, seeds, target)
     try:
         yield run
     except SystemExit:  # a one-line error (bad data, say): nothing was saved
-        remove_what_was_made(run)
+        run.remove_what_was_made()
         raise
     except KeyboardInterrupt:
         ignore_interrupts()  # a second Ctrl-C cannot cut the save short
-        fail(prog, interrupted(run, "interrupted"), code=130)
+        fail(prog, run.stopped("interrupted"), code=130)
     except Exception as e:  # a bug or a full disk: said in one line, what finished kept
-        fail(prog, interrupted(run, "failed") + f" ({type(e).__name__}: {e})", code=1)
+        fail(prog, run.stopped("failed") + f" ({type(e).__name__}: {e})", code=1)
     finally:
         release(held)
         for folder in made:  # deepest first: those the run made and left empty
@@ -177,29 +238,6 @@ def missing_folders(folder):
         missing.append(folder)
         folder = os.path.dirname(folder)
     return missing
-
-
-def remove_what_was_made(run):
-    """The files a run wrote, removed while it has saved nothing."""
-    if run["results"] is None or not run["results"]["runs"]:
-        for written in filter(os.path.exists, run["written"]):
-            os.remove(written)
-
-
-def interrupted(run, how):
-    """After Ctrl-C or a failure (how): the results file marked, keeping what finished, or, if
-    nothing did, every file and folder the run made removed; the one line to say."""
-    results, out = run["results"], run["out"]
-    if results is None or not results["runs"]:
-        remove_what_was_made(run)
-        return f"{how} before anything finished; nothing was written"
-    if results["status"] == "complete":
-        return f"{how} after the run had finished; it is all in {out}"
-    run["save"](status=how)
-    if len(results["seeds_finished"]) < len(results["seeds"]):
-        return f"{how}; what finished so far is in {out}"
-    unreported = "" if "errors" in results else " (what the network gets wrong: not reported)"
-    return f"{how} after every seed had finished{unreported}; every seed is in {out}"
 
 
 def save_weights(path, step, model, hp, record, data):

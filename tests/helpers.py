@@ -57,14 +57,14 @@ def start(*argv, step="step5.py", **kwargs):
                             **kwargs)
 
 
-def three_batches(*args):
+def three_batches(seed, make_net, hp, data, device, max_batches=None, *rest):
     """common.train_seed as in a dry run, for a real run's output in a few seconds."""
-    return TRAIN_SEED(*args[:5], max_batches=3)
+    return TRAIN_SEED(seed, make_net, hp, data, device, 3, *rest)
 
 
-def one_epoch(seed, make_net, hp, *args):
+def one_epoch(seed, make_net, hp, data, device, max_batches=None, *rest):
     """common.train_seed as in a dry run of one epoch, whatever the step's epochs."""
-    return TRAIN_SEED(seed, make_net, dict(hp, epochs=1), *args[:2], max_batches=3)
+    return TRAIN_SEED(seed, make_net, dict(hp, epochs=1), data, device, 3, *rest)
 
 
 TRAIN_SEED = common.train_seed

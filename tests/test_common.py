@@ -73,35 +73,6 @@ class LearnerTest(unittest.TestCase):
         self.assertIn("AdaptiveAvgPool2d", rows[1])
         self.assertEqual({len(line) for line in lines[:-1]}, {len(lines[0])})  # one right edge
 
-    def test_step_lr_changes_the_rate_every_step_size_epochs(self):
-        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.01)
-        scheduler = common.make_scheduler(optimizer, dict(step_lr=dict(step_size=5, gamma=0.15)), 3)
-        rates = []
-        for epoch in range(15):
-            rates.append(optimizer.param_groups[0]["lr"])
-            for batch in range(3):
-                optimizer.step()
-                scheduler.step()
-        expected = [0.01] * 5 + [0.0015] * 5 + [0.000225] * 5
-        for rate, want in zip(rates, expected):
-            self.assertAlmostEqual(rate, want)
-
-    def test_lr_points_set_the_rate_per_epoch_on_straight_lines_between_them(self):
-        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-        points = ((0, 0.5), (2, 1.0), (8, 0.1), (12, 0.05), (15, 0.0))
-        scheduler = common.make_scheduler(optimizer, dict(lr_points=points), 3)
-        rates = []
-        for epoch in range(15):
-            rates.append(optimizer.param_groups[0]["lr"])
-            for batch in range(3):
-                optimizer.step()
-                self.assertAlmostEqual(optimizer.param_groups[0]["lr"], rates[-1])
-                scheduler.step()
-        expected = [0.05, 0.075, 0.1, 0.085, 0.07, 0.055, 0.04, 0.025, 0.01, 0.00875, 0.0075,
-                    0.00625, 0.005, 0.005 * 2 / 3, 0.005 / 3]
-        for rate, want in zip(rates, expected):
-            self.assertAlmostEqual(rate, want)
-
 
 class RunnerTest(TempDir):
     """A step's run end to end: its output, its results file and pictures, its figures."""

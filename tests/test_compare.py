@@ -1,4 +1,4 @@
-"""compare.py: steps side by side, a table and a picture from results files."""
+"""results/compare.py: steps side by side, a table and a picture from results files."""
 import contextlib
 import io
 import json
@@ -7,8 +7,8 @@ import shutil
 import unittest
 import xml.etree.ElementTree as ET
 
-import compare
 import step5
+from results import compare
 from tests.helpers import HERE, SVG, TempDir, contents, read_json, results_file
 
 
@@ -69,6 +69,25 @@ class CompareTest(CompareFiles):
         code, table, _ = self.compare(self.files[0], other)
         self.assertEqual([r.split(" | ")[:2] for r in self.rows(table)[1:]],
                          [["| stepA (9,142 params)", "9,142"], ["| stepA (7,618 params)", "7,618"]])
+
+    def test_runs_of_different_settings_are_rows_of_their_own_named_by_what_differs(self):
+        without = results_file(self.path("m0.json"), "stepA", {1: [99.0, 99.1, 99.2, 99.3]},
+                               hyperparameters={"epochs": 4, "momentum": 0})
+        with_ = results_file(self.path("m95.json"), "stepA", {1: [99.0, 99.2, 99.4, 99.6],
+                                                              2: [99.0, 99.2, 99.4, 99.5]},
+                             hyperparameters={"epochs": 4, "momentum": 0.95})
+        code, table, _ = self.compare(without, with_)
+        self.assertEqual(code, 0)
+        self.assertEqual([r.split(" | ")[:3] for r in self.rows(table)[1:]],
+                         [["| stepA (momentum=0)", "9,142", "99.300%"],
+                          ["| stepA (momentum=0.95)", "9,142", "99.550% ± 0.071"]])
+
+    def test_a_seed_in_two_files_of_one_row_is_kept_once_and_said(self):
+        again = results_file(self.path("again.json"), "stepA", {1: [99.0, 99.0, 99.0, 99.0]})
+        code, table, _ = self.compare(self.files[0], again)
+        self.assertEqual(code, 0)
+        self.assertEqual(self.rows(table)[1].split(" | ")[2], "99.450% ± 0.212")  # a1's 1 and 2
+        self.assertIn(f"stepA: seed 1 is in an earlier file too; {again}'s left out", table)
 
     def test_short_seeds_are_left_out_and_said_and_mixed_machines_give_no_seconds(self):
         short = results_file(self.path("s.json"), "stepA", {4: [99.0, 99.5], 5: [99.0] * 4},
@@ -186,6 +205,16 @@ class CompareTest(CompareFiles):
         [median] = root.findall(f"{SVG}circle[@class='median']")  # one epoch: a dot, not a line
         self.assertEqual(median.find(f"{SVG}title").text, "stepS: median")
         self.assertEqual(len(root.findall(f"{SVG}polygon[@class='final']")), 2)  # under the scale
+
+
+class ComparisonPictureTest(unittest.TestCase):
+    def test_the_legend_reads_across_with_no_entry_alone_under_the_right_panel(self):
+        runs = [{"seed": 1, "epochs": [{"epoch": 1, "test_acc": 99.0},
+                                       {"epoch": 2, "test_acc": 99.5}]}]
+        root = ET.fromstring(compare.comparison_svg({f"s{i}": runs for i in range(5)}, 99.4))
+        x = {t.text: float(t.get("x")) for t in root.iter(f"{SVG}text") if t.get("x")}
+        self.assertEqual(x["4: s3"], x["1: s0"])
+        self.assertEqual(x["5: s4"], x["2: s1"])
 
 
 if __name__ == "__main__":

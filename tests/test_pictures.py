@@ -49,14 +49,6 @@ class CurvesTest(unittest.TestCase):
                                           "true as predicted (the first 100 shown)")
         self.assertEqual(len(root.findall(f".//{SVG}image")), 100)
 
-    def test_the_legend_reads_across_with_no_entry_alone_under_the_right_panel(self):
-        runs = [{"seed": 1, "epochs": [{"epoch": 1, "test_acc": 99.0},
-                                       {"epoch": 2, "test_acc": 99.5}]}]
-        root = ET.fromstring(pictures.comparison_svg({f"s{i}": runs for i in range(5)}, 99.4))
-        x = {t.text: float(t.get("x")) for t in root.iter(f"{SVG}text") if t.get("x")}
-        self.assertEqual(x["4: s3"], x["1: s0"])
-        self.assertEqual(x["5: s4"], x["2: s1"])
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -154,7 +154,7 @@ class RunFilesTest(TempDir):
 
     def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(self):
         for where, argv, after in (("load_mnist", [], 0), ("summarize", [], 0),
-                                   ("save_samples", [], 0), ("train", [], 0), ("train", [], 1),
+                                   ("samples_svg", [], 0), ("train", [], 0), ("train", [], 1),
                                    ("report_errors", [], 0), ("print_figures", ["--seeds", "1",
                                                                                 "2"], 0),
                                    ("report_errors", ["--eval", SHIPPED], 0)):
@@ -253,20 +253,23 @@ class RunFilesTest(TempDir):
 
     def test_ctrl_c_as_a_finished_run_exits_changes_nothing_and_prints_no_traceback(self):
         out = self.path("r.json")
-        process = start("--dry-run", "--epochs", "1", "--out", out,
-                        env=dict(os.environ, PYTHONUNBUFFERED="1"))  # each line as it is printed
-        said = next((line for line in process.stdout if line.startswith("results:")), None)
-        self.assertIsNotNone(said)
-        written = {path: data for path, data in contents(self.tmp).items()  # not the lock: the
-                   if not os.path.basename(path).startswith(".")}  # run lets go of it as it exits
-        presses = 0
-        while process.poll() is None:  # Ctrl-C every 20 ms until the process has gone
-            process.send_signal(signal.SIGINT)
-            presses += 1
-            time.sleep(0.02)
-        _, stderr = process.communicate(timeout=120)
+
+        def files():  # not the lock: the run lets go of it as it exits
+            return {name: read_text(self.path(name)) for name in os.listdir(self.tmp)
+                    if not name.startswith(".")}
+
+        with start("--dry-run", "--epochs", "1", "--out", out,
+                   env=dict(os.environ, PYTHONUNBUFFERED="1")) as process:  # each line as printed
+            said = next((line for line in process.stdout if line.startswith("results:")), None)
+            self.assertIsNotNone(said)
+            written, presses = files(), 0
+            while process.poll() is None:  # Ctrl-C every 20 ms until the process has gone
+                process.send_signal(signal.SIGINT)
+                presses += 1
+                time.sleep(0.02)
+            _, stderr = process.communicate(timeout=120)
         self.assertEqual((process.returncode, stderr), (0, ""), f"after {presses} presses")
-        self.assertEqual(contents(self.tmp), written)
+        self.assertEqual(files(), written)
         self.assertEqual(read_json(out)["status"], "complete")
 
     def test_ctrl_c_or_kill_while_torch_loads_is_one_line_and_exit_130(self):

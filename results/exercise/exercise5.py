@@ -7,6 +7,7 @@ Run: PYTHONPATH=. python results/exercise/exercise5.py --seeds 301-308 --out ...
 import torch.nn as nn
 
 from common import main
+from results.recipes import make_training
 
 HPARAMS = dict(
     epochs=15,
@@ -39,4 +40,4 @@ def make_net(hp):
 
 
 if __name__ == "__main__":
-    main(__file__, make_net, HPARAMS)
+    main(__file__, make_net, HPARAMS, make_training=make_training)

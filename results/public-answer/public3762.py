@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common import main
+from results.recipes import make_training
 
 HPARAMS = dict(
     epochs=15,
@@ -94,4 +95,4 @@ def make_net(hp):
 
 
 if __name__ == "__main__":
-    main(__file__, make_net, HPARAMS)
+    main(__file__, make_net, HPARAMS, make_training=make_training)

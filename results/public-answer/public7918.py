@@ -10,6 +10,7 @@ Run: PYTHONPATH=. python results/public-answer/public7918.py --seeds 509-524 --o
 import torch.nn as nn
 
 from common import main
+from results.recipes import make_training
 
 HPARAMS = dict(
     epochs=15,
@@ -43,4 +44,4 @@ def make_net(hp):
 
 
 if __name__ == "__main__":
-    main(__file__, make_net, HPARAMS)
+    main(__file__, make_net, HPARAMS, make_training=make_training)

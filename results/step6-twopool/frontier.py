@@ -9,10 +9,10 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 import common  # noqa: E402
-import compare  # noqa: E402
 import flags  # noqa: E402
-from pictures import (PALETTE, accuracy_scale, final_dots, svg_document, svg_legend,  # noqa: E402
-                      svg_panel)
+from pictures import accuracy_scale, svg_document, svg_legend, svg_panel  # noqa: E402
+from results import compare  # noqa: E402
+from results.compare import PALETTE, final_dots  # noqa: E402
 
 
 def frontier_svg(rows, target, mark):
