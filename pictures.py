@@ -1,9 +1,8 @@
-"""The pictures a run draws (its curves, the digits it got wrong) and compare.py's picture of
-several steps: plain SVG from the standard library, sharing one frame, legend and marks."""
+"""The pictures a run draws (its curves, the digits it got wrong): plain SVG from the standard
+library, with the frame, legend and marks that results/compare.py's pictures share."""
 import base64
 import io
 import math
-import statistics
 import textwrap
 from xml.sax.saxutils import escape
 
@@ -133,7 +132,7 @@ def curves_svg(title, records, epochs, target):
             under = sorted(v for v in (r["epochs"][0][f"{split}_{key}"] for r in records)
                            if lo is not None and v < lo)
             if under:
-                text = f"{under[0]:.2f}" + f"-{under[-1]:.2f}" * (len(under) > 1)
+                text = f"{under[0]:.2f}" + (f"-{under[-1]:.2f}" if len(under) > 1 else "")
                 body.extend(svg_below_scale(x_of(1), bottom, text, colour,
                                             f"{split}, epoch 1: {len(under)} below the scale"))
         # the legend where the lines are not: top right for the loss, bottom right for accuracy
@@ -144,7 +143,8 @@ def curves_svg(title, records, epochs, target):
     losses = [e[f"{s}_loss"] for r in records for e in r["epochs"] for s in colours
               if e[f"{s}_loss"] > 0] or [1.0]
     lo_exp, hi_exp = math.floor(math.log10(min(losses))), math.ceil(math.log10(max(losses)))
-    hi_exp += hi_exp == lo_exp
+    if hi_exp == lo_exp:  # a decade at least
+        hi_exp += 1
     panel(0, "loss", lambda v: top + panel_h * (hi_exp - math.log10(v)) / (hi_exp - lo_exp),
           [10 ** k for k in range(lo_exp, hi_exp + 1)], lambda v: f"{v:g}", "loss (log scale)")
     # accuracy: the scale is set by the epochs after the first, so that the end shows
@@ -161,12 +161,10 @@ def run_curves_svg(results, seeds, target):
     runs, epochs, status = results["runs"], results["hyperparameters"]["epochs"], results["status"]
     finished = results.get("seeds_finished",
                            [r["seed"] for r in runs if len(r["epochs"]) == epochs])
-    plural = "s" if len(results["seeds"]) > 1 else ""
-    title = [f"{results['step']}: seed{plural} {seeds},",
+    title = [f"{results['step']}: {'seeds' if len(results['seeds']) > 1 else 'seed'} {seeds},",
              f"{results['device']} ({results['device_name']})"]
     if results["dry_run"]:
-        title[-1] += ","
-        title.append("dry run")
+        title[-1:] = [title[-1] + ",", "dry run"]
     if status in ("interrupted", "failed"):
         title.append(f"({status}: {len(finished)} of {len(results['seeds'])} seeds finished)")
     return curves_svg(title, runs, epochs, target)
@@ -200,83 +198,90 @@ def mistakes_svg(title, images, labels, predicted, tested, most=100):
                       images, [f"{labels[k]} as {predicted[k]}" for k in range(shown)], 10)
 
 
-PALETTE = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2",
-           "#17becf", "#bcbd22", "#7f7f7f"]  # no red: red is the target
-COMPARISON_MARK = "<desc>drawn by compare.py"  # what compare.py --out may replace
+MARKS = {"ReLU": "ReLU", "BatchNorm2d": "BN", "Dropout2d": "Drop2d", "Dropout": "Drop"}
+SLOT, PIXEL = 92, 4  # an item's width in the row; px a pixel of height
 
 
-def comparison_mark(files):
-    return f"{COMPARISON_MARK} from {escape(' '.join(files))}</desc>"
+def network_items(rows):
+    """A network's layer rows (name, output shape, parameters, receptive field), grouped as they
+    are drawn: a convolution (its kernel worked out from its parameters) or a pool, each with the
+    marks of the layers after it that act on each value (ReLU, BatchNorm, Dropout)."""
+    items, channels = [], 1
+    for name, shape, params, rf in rows:
+        if name in MARKS and items:
+            items[-1]["marks"].append(MARKS[name])
+            items[-1]["params"] += params
+        elif name in ("Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"):
+            items.append({"kind": name, "k": kernel_side(params, channels, shape[0]),
+                          "c_in": channels, "shape": shape, "conv": params, "params": params,
+                          "rf": rf, "marks": []})
+            channels = shape[0]
+    return items
 
 
-def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
-    """Left: each row's test accuracy per epoch, median line over a min-max band; right: every
-    seed's final accuracy as a dot, a column per row; the target across both. The scale shows at
-    most 2 points below the target: a final below that is a triangle on the bottom edge, with its
-    value, so that one stalled seed does not flatten the others. rows: {label: runs}."""
-    lines = math.ceil(len(rows) / 3)  # the legend: three columns under the panels
-    width, height, left, top, panel_h, gap, left_w = 940, 400 + 16 * lines, 70, 40, 290, 70, 470
-    right_w = width - left - left_w - gap - 50
-    colour = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(rows)}
-    epochs = max(len(r["epochs"]) for runs in rows.values() for r in runs)
-    finals = [r["epochs"][-1]["test_acc"] for runs in rows.values() for r in runs]
-    peak = max([e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]]
-               + [target]) + 0.1  # runs that never came near the target still get a scale
-    floor = min(max(min(finals) - 0.2, target - 2), target - 0.6)
-    lo, hi, ticks, text = accuracy_scale(floor, peak, 8)
-    bottom, right = top + panel_h, left + left_w + gap
-    y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
-    x_of = lambda epoch: left + epoch_share(epoch, epochs) * left_w  # noqa: E731
-    body = [mark] + svg_panel(  # the target labelled once, right of the right panel
-        (left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of, epochs,
-        clip="plot", target=target, target_label=False)
-    body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)",
-                      target=target)
-    column = right_w / len(rows)
-    for i, (label, runs) in enumerate(rows.items()):
-        body += per_epoch_band(label, runs, colour[label], x_of, y_of, lo, bottom)
-        centre = right + column * (i + 0.5)
-        body += final_dots(label, runs, colour[label], centre, column * 0.6, y_of, lo, bottom)
-        body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
-    legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
-    for k in range(3):  # read across: 1 2 3, then 4 5 6 beneath them
-        body += svg_legend(left + k * 280, bottom + 62, legend[k::3])
-    body.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, '
-                f'a dot per seed, a column per row</text>')
-    return svg_document(width, height, "test accuracy over seeds: per epoch (median, min-max band) "
-                        "and final", body)
+def kernel_side(params, c_in, c_out):
+    """A convolution's kernel side k from its parameters, c_out x (c_in x k x k + 1 bias) or
+    without the bias; 0 for a layer without parameters."""
+    for bias in (1, 0):
+        k = math.isqrt(max(0, (params // c_out - bias) // c_in))
+        if k and c_out * (c_in * k * k + bias) == params:
+            return k
+    return 0
 
 
-def per_epoch_band(label, runs, colour, x_of, y_of, lo, bottom):
-    """A row's test accuracy per epoch: its min-max band over the seeds, and its median line."""
-    per_epoch = [(k + 1, [r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k])
-                 for k in range(max(len(r["epochs"]) for r in runs))]
-    band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [
-        (x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
-    body = ['<polygon class="band" clip-path="url(#plot)" points="'
-            + " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + f'" fill="{colour}" '
-            f'fill-opacity="0.14" stroke="none"><title>{escape(label)}: min-max over '
-            f'{len(runs)} seeds</title></polygon>']
-    medians = [(e, statistics.median(a)) for e, a in per_epoch]
-    body.append(svg_polyline([(x_of(e), y_of(m)) for e, m in medians], colour,
-                             f"{label}: median", "plot", ' class="median" stroke-width="2"'))
-    for e, m in medians:  # an epoch under the scale: marked, with its value
-        if m < lo:
-            body += svg_below_scale(x_of(e), bottom, "", colour, f"{label}: median, "
-                                    f"epoch {e}: {m:.2f}%")[:1]  # the triangle alone
+def network_row(items, total, top, scale):
+    """One network's items left to right under top: a box a convolution, its height the
+    output's H (times W) and its width its channels, dashed for a 1x1; a pool a funnel."""
+    body, floor = [], top + 18 + 28 * PIXEL
+    for i, item in enumerate(items):
+        (c, h, w), x = item["shape"], 24 + i * SLOT
+        box_w, box_h = 4 + c * scale, max(h * PIXEL, 2)
+        left, y = x + (SLOT - 12 - box_w) / 2, floor - box_h
+        if item["kind"] == "Conv2d":
+            dash = ' stroke-dasharray="3 2"' if item["k"] == 1 else ""
+            body.append(f'<rect class="conv" x="{left:.1f}" y="{y}" width="{box_w}" '
+                        f'height="{box_h}" fill="#1f77b4" fill-opacity="0.35" stroke="#1f77b4"'
+                        f'{dash}/>')
+            lines = [f"{item['k']}x{item['k']} conv", f"{item['c_in']} → {c}",
+                     f"{item['conv']:,} params", f"RF {item['rf']}"]
+        else:  # a funnel from the input's height down to the output's
+            before = items[i - 1]["shape"][1] * PIXEL if i else box_h
+            what = "max-pool" if item["kind"] == "MaxPool2d" else "global avg pool"
+            body.append(f'<polygon class="pool" points="{x + 8},{floor - before} {x + SLOT - 20},'
+                        f'{y} {x + SLOT - 20},{floor} {x + 8},{floor}" fill="#bbbbbb" '
+                        f'stroke="#777777"/>')
+            lines = [what, f"{c} channels", "no params", f"RF {item['rf']}"]
+        mid = x + (SLOT - 12) / 2
+        body += [f'<text x="{mid:.1f}" y="{floor + 14 + 12 * k}" text-anchor="middle" '
+                 f'font-size="10">{escape(line)}</text>'
+                 for k, line in enumerate([f"{h}x{w}" if len(item["shape"]) > 1 else ""] + lines)]
+        body.append(f'<text x="{mid:.1f}" y="{y - 4}" text-anchor="middle" font-size="9" '
+                    f'fill="#555">{escape(" ".join(item["marks"]))}</text>')
+        share = item["params"] / total  # where the parameters are: a bar per item
+        body.append(f'<rect class="share" x="{x}" y="{floor + 76}" height="6" fill="#e8710a" '
+                    f'width="{max(share * (SLOT - 12), 1):.1f}"><title>{share:.0%} of the '
+                    f'parameters</title></rect><text x="{x}" y="{floor + 94}" font-size="10">'
+                    f'{share:.0%}</text>')
     return body
 
 
-def final_dots(label, runs, colour, centre, spread, y_of, lo, bottom):
-    """Each seed's final accuracy, a dot, spread across the column so equal ones stay visible."""
-    body = []
-    for j, r in enumerate(runs):
-        x = centre + (j / max(len(runs) - 1, 1) - 0.5) * spread
-        acc = r["epochs"][-1]["test_acc"]
-        title = f"{label}, seed {r['seed']}: {acc:.2f}%"
-        if acc >= lo:
-            body.append(f'<circle class="final" cx="{x:.1f}" cy="{y_of(acc):.1f}" r="3" '
-                        f'fill="{colour}"><title>{escape(title)}</title></circle>')
-        else:
-            body += svg_below_scale(x, bottom, f"{acc:.2f}", colour, title, "final")
-    return body
+def network_svg(networks):
+    """Networks, a row each on one scale, from [(name, layer rows as summarize() gives them)]:
+    each titled with its name and total parameters."""
+    rows = [(name, network_items(layers)) for name, layers in networks]
+    scale = min(2.5, 70 / max(i["shape"][0] for _, items in rows for i in items))
+    width = max(48 + SLOT * max(len(items) for _, items in rows), 700)
+    body, height, step = [], 50 + 250 * len(rows), 250
+    for k, ((name, items), (_, layers)) in enumerate(zip(rows, networks)):
+        total = sum(layer[2] for layer in layers)
+        if len(rows) > 1:
+            body.append(f'<text x="24" y="{40 + step * k}" font-size="13">{escape(name)}: '
+                        f'{total:,} parameters</text>')
+        top = 40 + step * k if len(rows) > 1 else 20  # one network: titled by the picture
+        body += network_row(items, total, top, scale)
+    body.append(f'<text x="24" y="{height - 12}" font-size="10" fill="#555">a box: a convolution, '
+                f'its height its output\'s size, its width its channels (dashed: 1x1); grey: a '
+                f'pool; above: what follows it; orange: its share of the parameters</text>')
+    title = f"{networks[0][0]}: {total:,} parameters" if len(rows) == 1 else (
+        "the networks on one scale, a row each")
+    return svg_document(width, height, title, body)
