@@ -364,7 +364,7 @@ def train_seeds(results, make_net, make_training, data, args, run):
     run.save(results, status="complete", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     weights = f"; weights: {run.files['results'][:-5]}-seed*.pt" if args.save_model else ""
     print(f"results: {run.out}; curves: {run.files['curves']}; samples: "
-          f"{run.files['samples']}{weights}")
+          f"{run.files['samples']}; network: {run.files['network']}{weights}")
     return results
 
 
@@ -419,10 +419,12 @@ def run_step(step_file, make_net, hparams, make_training, argv):
             except DataError as e:
                 flags.fail(prog, e, code=1)
             print_data(data, source)
-            results = run_files.describe(step_file, argv, args, hp, overrides, model, summarize(
-                model, args.device)[0], {"source": source, **data["stats"]})
+            rows = summarize(model, args.device)[0]
+            results = run_files.describe(step_file, argv, args, hp, overrides, model, rows,
+                                         {"source": source, **data["stats"]})
             if args.eval:
                 return evaluate_weights(results, model, checkpoint, data, args, run)
+            run.write_picture("network", pictures.network_svg([(prog, rows)]))
             return train_seeds(results, make_net, make_training, data, args, run)
     except KeyboardInterrupt:  # before the results file was claimed
         flags.fail(prog, "interrupted before anything finished; nothing was written", code=130)

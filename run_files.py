@@ -25,6 +25,7 @@ def run_files(stem, seeds=()):
     """The files of the run whose results file is <stem>.json, by kind."""
     return {"results": stem + ".json", "curves": stem + "-curves.svg",
             "mistakes": stem + "-mistakes.svg", "samples": stem + "-samples.svg",
+            "network": stem + "-network.svg",
             **{f"seed{s}": f"{stem}-seed{s}.pt" for s in seeds}}
 
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 import common
 import flags
 import step5
-from tests.helpers import (DATA, SHIPPED, SVG, TempDir, read_json,
+from tests.helpers import (DATA, SHIPPED, SVG, TempDir, read_json, svg_words,
                            run, three_batches, without_seconds)
 from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
@@ -77,7 +77,7 @@ class LearnerTest(unittest.TestCase):
 class RunnerTest(TempDir):
     """A step's run end to end: its output, its results file and pictures, its figures."""
 
-    def test_every_step_runs_end_to_end(self):
+    def test_every_step_runs_end_to_end_and_draws_its_network(self):
         for n in range(1, 6):
             with self.subTest(step=n):
                 out = self.path(f"step{n}.json")
@@ -85,7 +85,18 @@ class RunnerTest(TempDir):
                                            step=importlib.import_module(f"step{n}"))
                 self.assertEqual(code, 0, stderr)
                 self.assertIn("total parameters:", stdout)
-                self.assertEqual(read_json(out)["status"], "complete")
+                results = read_json(out)
+                self.assertEqual(results["status"], "complete")
+                network = self.path(f"step{n}-network.svg")
+                self.assertIn(f"network: {network}", stdout)
+                words, rows = svg_words(network), results["summary_rows"]
+                self.assertIn(f"step{n}.py: {results['parameters']:,} parameters", words)
+                for row in rows:  # every convolution's parameters, as the layer table says them
+                    if row["layer"] == "Conv2d":
+                        self.assertIn(f"{row['params']:,} params", words)
+                self.assertIn(f"RF {rows[-1]['receptive_field']}", words)  # the whole image's
+        self.assertIn("15,530 parameters", svg_words(self.path("step1-network.svg")))
+        self.assertIn("9,142 parameters", svg_words(self.path("step5-network.svg")))
 
     def test_dry_run_writes_a_complete_results_file_and_gives_no_verdict(self):
         out = self.path("sub/step5.json")
@@ -119,7 +130,8 @@ class RunnerTest(TempDir):
         self.assertEqual([checkpoint[k] for k in ("step", "seed", "epoch")], ["step5", 1, 2])
         self.assertEqual(checkpoint["test_acc"], r["final_test_acc"])
         self.assertEqual(sorted(os.listdir(self.path("sub"))),
-                         ["step5-curves.svg", "step5-mistakes.svg", "step5-samples.svg",
+                         ["step5-curves.svg", "step5-mistakes.svg", "step5-network.svg",
+                          "step5-samples.svg",
                           "step5-seed1.pt", "step5.json"])
         self.assertEqual(results["seeds_finished"], [1])
 

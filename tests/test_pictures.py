@@ -50,5 +50,36 @@ class CurvesTest(unittest.TestCase):
         self.assertEqual(len(root.findall(f".//{SVG}image")), 100)
 
 
+class NetworkTest(unittest.TestCase):
+    def rows(self):  # a small network as summarize() gives it: (layer, output shape, params, RF)
+        return [("Conv2d", [8, 26, 26], 80, 3), ("ReLU", [8, 26, 26], 0, 3),
+                ("BatchNorm2d", [8, 26, 26], 16, 3), ("MaxPool2d", [8, 13, 13], 0, 4),
+                ("Conv2d", [10, 13, 13], 90, 4), ("AvgPool2d", [10, 1, 1], 0, 28),
+                ("Flatten", [10], 0, 28), ("LogSoftmax", [10], 0, 28)]
+
+    def test_each_convolution_says_its_kernel_channels_size_parameters_and_field(self):
+        root = ET.fromstring(pictures.network_svg([("net.py", self.rows())]))
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        self.assertEqual(texts[0], "net.py: 186 parameters")
+        for said in ("3x3 conv", "1 → 8", "26x26", "80 params", "RF 3", "ReLU BN", "max-pool",
+                     "1x1 conv", "8 → 10", "90 params", "global avg pool", "RF 28", "52%"):
+            self.assertIn(said, texts)
+
+    def test_a_box_grows_with_its_output_a_1x1_is_dashed_and_pools_are_no_boxes(self):
+        root = ET.fromstring(pictures.network_svg([("net.py", self.rows())]))
+        boxes = root.findall(f".//{SVG}rect[@class='conv']")
+        self.assertEqual(len(boxes), 2)
+        self.assertGreater(float(boxes[0].get("height")), float(boxes[1].get("height")))
+        self.assertEqual([b.get("stroke-dasharray") for b in boxes], [None, "3 2"])
+        self.assertEqual(len(root.findall(f".//{SVG}polygon[@class='pool']")), 2)
+
+    def test_networks_side_by_side_share_one_scale(self):
+        wide = [("Conv2d", [32, 26, 26], 320, 3)] + self.rows()[1:]
+        root = ET.fromstring(pictures.network_svg([("a.py", self.rows()), ("b.py", wide)]))
+        first = root.findall(f".//{SVG}rect[@class='conv']")
+        self.assertEqual(float(first[2].get("width")) / float(first[0].get("width")),
+                         (4 + 32 * 70 / 32) / (4 + 8 * 70 / 32))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -30,7 +30,8 @@ class RunFilesTest(TempDir):
         self.assertEqual(run("--dry-run", "--epochs", "1", step=step3)[0], 0)
         self.assertEqual(sorted(os.listdir("runs")), [f"step3-epochs1-dry-run{suffix}" for suffix
                                                       in ("-curves.svg", "-mistakes.svg",
-                                                          "-samples.svg", ".json")])
+                                                          "-network.svg", "-samples.svg",
+                                                          ".json")])
 
     def test_a_rerun_writes_a_new_file_and_an_interrupted_one_keeps_its_epochs(self):
         out, new = self.path("r.json"), self.path("r.1.json")
@@ -67,7 +68,8 @@ class RunFilesTest(TempDir):
                     self.assertEqual(run("--dry-run", "--epochs", "1", "--out", out)[0], 0)
                 finally:
                     os.umask(previous)
-                for suffix in (".json", "-curves.svg", "-samples.svg", "-mistakes.svg"):
+                for suffix in (".json", "-curves.svg", "-samples.svg", "-mistakes.svg",
+                               "-network.svg"):
                     path = out.replace(".json", suffix)
                     self.assertEqual(os.stat(path).st_mode & 0o777, mode, path)
 
