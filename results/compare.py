@@ -242,18 +242,25 @@ def final_dots(label, runs, colour, centre, spread, y_of, lo, bottom):
     return body
 
 
-def main(argv=None, draw=comparison, prog="compare.py"):
-    """The table printed; with --out, the rows drawn (by `draw`) into a picture of its own."""
+def make_parser(prog="compare.py"):
     parser = flags.ArgumentParser(prog=prog, description="Put steps side by side: a "
                                   "Markdown table and one picture from results files.")
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
     parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file "
                         "(new, or one compare.py drew from the same files)")
+    return parser
+
+
+def main(argv=None, draw=comparison, prog="compare.py", names=None):
+    """The table printed; with --out, the rows drawn (by `draw`) into a picture of its own.
+    names: {a row's name: the name to give it}, for a step file since renamed."""
+    parser = make_parser(prog)
     args = parser.parse_args(argv)
     try:
         rows, notes = load_rows(args.files)
     except ValueError as e:
         parser.error(str(e))
+    rows = {(names or {}).get(name, name): row for name, row in rows.items()}
     if args.out:  # a picture only: never a results file, a step file or any other file
         out, mark = picture_path(parser, args.out, args.files)
         try:
