@@ -12,7 +12,8 @@ import pictures  # noqa: E402
 import run_files  # noqa: E402
 
 
-def main():
+def step_networks():
+    """[(step file's name, its layer rows)] for every stepN.py, in order."""
     networks = []
     for path in sorted(glob.glob(os.path.join(ROOT, "step[0-9].py"))):
         name = os.path.basename(path)
@@ -20,8 +21,12 @@ def main():
         rows, _ = common.summarize(step.make_net(step.HPARAMS), common.torch.device("cpu"),
                                    log=lambda line: None)
         networks.append((name, rows))
+    return networks
+
+
+def main():
     out = os.path.join(ROOT, "results", "networks.svg")
-    run_files.write_text(out, pictures.network_svg(networks))
+    run_files.write_text(out, pictures.network_svg(step_networks()))
     print(f"networks: {os.path.relpath(out)}")
 
 

@@ -176,6 +176,18 @@ class RunnerTest(TempDir):
         self.assertEqual(len(labels), min(100, report["mistakes"]))
         self.assertTrue(all(a != b for a, b in (label.split(" as ") for label in labels)))
 
+    def test_the_ema_key_absent_or_off_gives_the_same_numbers(self):
+        data, _ = common.load_mnist(DATA, torch.device("cpu"), log=lambda line: None)
+
+        def records(hp):
+            return [without_seconds(r) for r, _, _ in common.train_seed(
+                1, step5.make_net, hp, data, torch.device("cpu"), max_batches=3)]
+
+        absent = records(dict(step5.HPARAMS, epochs=2))
+        self.assertNotIn("ema", step5.HPARAMS)
+        self.assertEqual(records(dict(step5.HPARAMS, epochs=2, ema=0)), absent)
+        self.assertNotEqual(records(dict(step5.HPARAMS, epochs=2, ema=0.5)), absent)
+
     def test_same_seed_same_numbers_and_figures_over_seeds(self):
         def runs(name):
             self.assertEqual(run("--dry-run", "--epochs", "1", "--seeds", "1", "2",

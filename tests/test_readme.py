@@ -8,10 +8,12 @@ import os
 import re
 import shlex
 import unittest
+import xml.etree.ElementTree as ET
 
 import flags
+import pictures
 from results import compare
-from tests.helpers import HERE
+from tests.helpers import HERE, SVG
 
 DOCS = ["README.md", os.path.join("results", "README.md")]
 COMMAND = re.compile(r"(?:PYTHONPATH=\S+ )?python (\S+\.py)(.*)")
@@ -93,6 +95,22 @@ class PointersTest(unittest.TestCase):
                                            for a in argv])
                         checked += 1
         self.assertGreater(checked, 20)
+
+
+class NetworksPictureTest(unittest.TestCase):
+    def test_the_readmes_networks_are_the_step_files_own(self):
+        spec = importlib.util.spec_from_file_location(
+            "networks", os.path.join(HERE, "results", "networks.py"))
+        networks = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(networks)
+        drawn = ET.fromstring(pictures.network_svg(networks.step_networks()))
+        with open(os.path.join(HERE, "results", "networks.svg")) as f:
+            kept = ET.fromstring(f.read())
+        self.assertEqual([t.text for t in kept.iter(f"{SVG}text")],
+                         [t.text for t in drawn.iter(f"{SVG}text")])
+        texts = [t.text for t in drawn.iter(f"{SVG}text")]
+        for step, total in (("step1", "15,530"), ("step2", "8,962"), ("step5", "9,142")):
+            self.assertIn(f"{step}.py: {total} parameters", texts)
 
 
 if __name__ == "__main__":
