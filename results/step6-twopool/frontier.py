@@ -26,7 +26,8 @@ def frontier_svg(rows, target, mark):
                                          max(finals + [target]) + 0.3, 8)  # room for labels
     counts = [p for p, _ in rows.values()]
     p_lo, p_hi = (math.floor(min(counts) / 1000) * 1000, math.ceil(max(counts) / 1000) * 1000)
-    p_hi += 1000 * (p_hi == p_lo)
+    if p_hi == p_lo:  # one size: a thousand's width still
+        p_hi += 1000
     x_of = lambda p: left + 20 + (p - p_lo) / (p_hi - p_lo) * (w - 40)  # noqa: E731
     y_of = lambda acc: top + h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
     body = [mark] + svg_panel((left, top, w, h), y_of, ticks, text, "final test accuracy (%)",
