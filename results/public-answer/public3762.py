@@ -34,6 +34,7 @@ HPARAMS = dict(
     rotation=0,  # the engine's; this recipe's own augmentation is in the network
     translate=0,
     dropout=0.01,
+    reflect=0,  # 1: its pipeline's border and rounding (Augment); 0: black fill, floats
 )
 MEAN, STD = 0.1307, 0.3081  # the engine feeds the network (pixels - mean) / std
 
@@ -42,7 +43,15 @@ class Augment(nn.Module):
     """In training only, per image, bilinear: with probability 1/2 a shift of up to 9% of the
     width, a scale of up to 9% and a rotation of up to 7 degrees (black fill); with probability
     1/2 brightness and contrast of up to 20%, as albumentations' ShiftScaleRotate and
-    RandomBrightnessContrast. Draws from torch's generator, which the engine seeds."""
+    RandomBrightnessContrast. Draws from torch's generator, which the engine seeds.
+    With reflect, as its pipeline does on 8-bit images: the border is filled by reflection about
+    the edge pixels' centres (cv2's BORDER_REFLECT_101, ShiftScaleRotate's default), which is
+    grid_sample's "reflection" with align_corners=True; the warp is rounded to 1/255 (cv2 rounds)
+    and brightness-contrast floored to 1/255 (its lookup table's cast to uint8)."""
+
+    def __init__(self, reflect):
+        super().__init__()
+        self.reflect = reflect
 
     def forward(self, x):
         if not self.training:
@@ -54,18 +63,27 @@ class Augment(nn.Module):
             return [(torch.rand(n, device=x.device) * 2 - 1) * limit * on for _ in range(4)]
 
         angle, scale, dx, dy = draw(1.0)
-        angle, scale, dx, dy = angle * math.radians(7), 1 + scale * 0.09, dx * 0.18, dy * 0.18
-        cos, sin = angle.cos() / scale, angle.sin() / scale  # the grid spans 2: 9% is 0.18
+        corners = self.reflect > 0
+        shift = 0.18  # 9% of the width: the grid's 2 span the 28 pixels
+        if corners:  # align_corners: its 2 span the 27 pixels from first centre to last
+            shift = 0.18 * 28 / 27
+        angle, scale, dx, dy = angle * math.radians(7), 1 + scale * 0.09, dx * shift, dy * shift
+        cos, sin = angle.cos() / scale, angle.sin() / scale
         # the grid maps each output point to where it reads: the shift, applied after rotation
         # and scale as albumentations does, is undone through them
         tx, ty = -(cos * dx - sin * dy), -(sin * dx + cos * dy)
         theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        pixels = F.grid_sample(pixels, grid, mode="bilinear", padding_mode="zeros",
-                               align_corners=False)
-        contrast, brightness, _, _ = draw(0.2)
-        pixels = ((1 + contrast.view(n, 1, 1, 1)) * pixels + brightness.view(n, 1, 1, 1))
-        return (pixels.clamp(0, 1) - MEAN) / STD
+        grid = F.affine_grid(theta, list(x.shape), align_corners=corners)
+        fill = "reflection" if corners else "zeros"
+        pixels = F.grid_sample(pixels, grid, mode="bilinear", padding_mode=fill,
+                               align_corners=corners)
+        contrast, brightness = [v.view(n, 1, 1, 1) for v in draw(0.2)[:2]]
+        if corners:  # on 8 bits: the warp rounded, then the lookup table cast down to uint8
+            levels = (1 + contrast) * (pixels * 255).round() + brightness * 255
+            pixels = levels.clamp(0, 255).floor() / 255
+        else:
+            pixels = ((1 + contrast) * pixels + brightness).clamp(0, 1)
+        return (pixels - MEAN) / STD
 
 
 def block(c_in, c_out):
@@ -83,7 +101,7 @@ def make_net(hp):
     nn.init.xavier_uniform_(head.weight)
     nn.init.zeros_(head.bias)
     return nn.Sequential(
-        Augment(),
+        Augment(hp["reflect"]),
         *block(1, 4), nn.MaxPool2d(2), nn.Dropout(hp["dropout"]),
         *block(4, 8), nn.MaxPool2d(2), nn.Dropout(hp["dropout"]),
         *block(8, 8),
