@@ -17,11 +17,18 @@ from pictures import (accuracy_scale, epoch_share, svg_below_scale, svg_document
                       svg_legend, svg_panel, svg_polyline)
 
 
+# Results files of a step file renamed since, by (name, parameters): the first shape screened
+# for step 6, 6,474 parameters, ran as step6.py; step6.py is now another network.
+RENAMED = {("step6", 6_474): "step6w16x12"}
+
+
 def label(results):
-    """A row's name: the step, and the hyperparameters its run overrode."""
+    """A row's name: the step (as renamed since, if it was), and the hyperparameters its run
+    overrode."""
+    step = RENAMED.get((results["step"], results["parameters"]), results["step"])
     overrides = [f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
                  for k, v in (results.get("overrides") or {}).items()]
-    return " ".join([results["step"], *overrides]) + (" (dry run)" if results["dry_run"] else "")
+    return " ".join([step, *overrides]) + (" (dry run)" if results["dry_run"] else "")
 
 
 def load_rows(paths):
@@ -251,16 +258,14 @@ def make_parser(prog="compare.py"):
     return parser
 
 
-def main(argv=None, draw=comparison, prog="compare.py", names=None):
-    """The table printed; with --out, the rows drawn (by `draw`) into a picture of its own.
-    names: {a row's name: the name to give it}, for a step file since renamed."""
+def main(argv=None, draw=comparison, prog="compare.py"):
+    """The table printed; with --out, the rows drawn (by `draw`) into a picture of its own."""
     parser = make_parser(prog)
     args = parser.parse_args(argv)
     try:
         rows, notes = load_rows(args.files)
     except ValueError as e:
         parser.error(str(e))
-    rows = {(names or {}).get(name, name): row for name, row in rows.items()}
     if args.out:  # a picture only: never a results file, a step file or any other file
         out, mark = picture_path(parser, args.out, args.files)
         try:
