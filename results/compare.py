@@ -31,12 +31,13 @@ def label(results):
     return " ".join([step, *overrides]) + (" (dry run)" if results["dry_run"] else "")
 
 
-def load_rows(paths):
-    """{name: row} from results files, a row per step, network and hyperparameters, its files
-    pooled (a seed once, first file first); and notes on the seeds left out: those that stopped
-    short of their step's epochs, and those an earlier file of the row holds."""
+def load_rows(files):
+    """{name: row} from results files, [(a row's name or None, path)]: a row per step, network
+    and hyperparameters (or per name given), its files pooled (a seed once, first file first);
+    and notes on the seeds left out: those that stopped short of their step's epochs, and those
+    an earlier file of the row holds."""
     rows, notes = {}, []
-    for path in paths:
+    for given, path in files:
         if not os.path.isfile(path):
             raise ValueError(f"{path}: " + ("a folder, not a results file" if os.path.isdir(path)
                                             else "no such file"))
@@ -48,7 +49,7 @@ def load_rows(paths):
                 common.figures_over_seeds(full)  # every figure the table and picture need is there
             code = results["code"] or "unknown"  # a commit, shortened as git shows it
             code = code[:7] + ("-dirty" if code.endswith("-dirty") else "")
-            name, about = label(results), {
+            name, about = given or label(results), {
                 "parameters": results["parameters"], "devices": results["device"],
                 "machines": ", ".join(filter(None, [results["device_name"],
                                                     results.get("cpu_capability")])),
@@ -252,7 +253,10 @@ def final_dots(label, runs, colour, centre, spread, y_of, lo, bottom):
 def make_parser(prog="compare.py"):
     parser = flags.ArgumentParser(prog=prog, description="Put steps side by side: a "
                                   "Markdown table and one picture from results files.")
-    parser.add_argument("files", nargs="+", metavar="FILE", help="results files (stepN.py --out)")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="results files (stepN.py --out)")
+    parser.add_argument("--row", nargs="+", action="append", default=[], metavar=("NAME", "FILE"),
+                        help="a row of its own, named NAME, from these files (never pooled with "
+                        "another row's); after the FILEs, and repeatable")
     parser.add_argument("--out", metavar="SVG", help="also draw the picture into this SVG file "
                         "(new, or one compare.py drew from the same files)")
     return parser
@@ -262,12 +266,18 @@ def main(argv=None, draw=comparison, prog="compare.py"):
     """The table printed; with --out, the rows drawn (by `draw`) into a picture of its own."""
     parser = make_parser(prog)
     args = parser.parse_args(argv)
+    if any(len(row) < 2 for row in args.row):
+        parser.error("argument --row: a name, then its results files")
+    files = [(None, path) for path in args.files]
+    files += [(row[0], path) for row in args.row for path in row[1:]]
+    if not files:
+        parser.error("no results files")
     try:
-        rows, notes = load_rows(args.files)
+        rows, notes = load_rows(files)
     except ValueError as e:
         parser.error(str(e))
     if args.out:  # a picture only: never a results file, a step file or any other file
-        out, mark = picture_path(parser, args.out, args.files)
+        out, mark = picture_path(parser, args.out, [path for _, path in files])
         try:
             os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
             run_files.write_text(out, draw(rows, mark))

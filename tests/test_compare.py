@@ -82,6 +82,17 @@ class CompareTest(CompareFiles):
                          [["| stepA (momentum=0)", "9,142", "99.300%"],
                           ["| stepA (momentum=0.95)", "9,142", "99.550% ± 0.071"]])
 
+    def test_a_named_row_keeps_its_files_apart_from_files_of_the_same_settings(self):
+        code, table, _ = self.compare(self.files[0], "--row", "stepA (confirming)", self.files[1])
+        self.assertEqual(code, 0)
+        self.assertEqual([r.split(" | ")[:3] for r in self.rows(table)[1:]],
+                         [["| stepA", "9,142", "99.450% ± 0.212"],
+                          ["| stepA (confirming)", "9,142", "99.000%"]])
+        self.assertIn("stepA (confirming): seed 3, 4 epochs", table)
+        code, _, stderr = self.compare(self.files[0], "--row", "no files")
+        self.assertEqual((code, stderr.strip()),
+                         (2, "compare.py: error: argument --row: a name, then its results files"))
+
     def test_a_seed_in_two_files_of_one_row_is_kept_once_and_said(self):
         again = results_file(self.path("again.json"), "stepA", {1: [99.0, 99.0, 99.0, 99.0]})
         code, table, _ = self.compare(self.files[0], again)

@@ -89,5 +89,4 @@ def frontier(rows, mark):
 
 
 if __name__ == "__main__":
-    # the 6,474-parameter candidate ran as step6.py; its screen named it step6w16x12
     compare.main(draw=frontier, prog="frontier.py")
