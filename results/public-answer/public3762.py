@@ -9,8 +9,9 @@ average pooling, a 1x1 conv to the ten classes; Xavier-uniform weights, zero bia
 momentum 0.95 (as its code ran: see HPARAMS), batches of 32, the rate set per epoch on lines
 through 0.05, 0.1, 0.01, 0.005 and 0 at epochs 0, 2, 8, 12 and 15; its augmentation (below) in
 the network, in training only, so the engine's rotation and shift are off and the samples
-picture shows the images as they are.
-Run: PYTHONPATH=. python results/public-answer/public3762.py --seeds 541-548 --out ...
+picture shows the images as they are; with `--reflect 1` the warp's border and 8-bit rounding
+of its pipeline too (Augment).
+Run: PYTHONPATH=. python results/public-answer/public3762.py --seeds 541-548 [--reflect 1] --out ...
 """
 import math
 
