@@ -1,5 +1,6 @@
-"""The budget, step by step: exact parameter counts, under 10,000 from step 2 on, at most 15 epochs;
-and step 5's shipped weights at 99.4% or above on the 10,000 test images."""
+"""The budget, step by step: exact parameter counts, under 10,000 from step 2 on (step 6 under
+8,000), at most 15 epochs; and the shipped weights of steps 5 and 6 at 99.4% or above on the
+10,000 test images."""
 import importlib
 import os
 import unittest
@@ -7,15 +8,18 @@ import unittest
 import torch
 
 import common
-import step5
 from common import MAX_EPOCHS, MAX_PARAMETERS, TARGET_ACCURACY
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# Saved by `python step5.py --seed 1 --save-model --out results/step5.json` (see README, Results).
-STEP5_WEIGHTS = os.path.join(HERE, "results", "step5-seed1.pt")
+# Saved by the commands in the README (Results) and results/README.md, with --save-model.
+SHIPPED_WEIGHTS = {
+    "step5": os.path.join(HERE, "results", "step5-seed1.pt"),
+    "step6": os.path.join(HERE, "results", "step6", "step6-seeds301-308-seed301.pt"),
+}
 
-# The reference's counts, which each step must match exactly.
-PARAMETERS = {"step1": 15_530, "step2": 8_962, "step3": 9_142, "step4": 9_142, "step5": 9_142}
+# Steps 1-5: the reference's counts, which each must match exactly; step 6: its own.
+PARAMETERS = {"step1": 15_530, "step2": 8_962, "step3": 9_142, "step4": 9_142, "step5": 9_142,
+              "step6": 7_494}
 
 
 def parameters(step):
@@ -26,15 +30,16 @@ class BudgetTest(unittest.TestCase):
     def setUp(self):
         self.steps = {name: importlib.import_module(name) for name in PARAMETERS}
 
-    def test_parameter_counts_match_the_reference(self):
+    def test_parameter_counts_are_exact(self):
         for name, expected in PARAMETERS.items():
             with self.subTest(step=name):
                 self.assertEqual(parameters(self.steps[name]), expected)
 
-    def test_steps_2_to_5_are_under_10000_parameters(self):
-        for name in ("step2", "step3", "step4", "step5"):
+    def test_steps_2_to_6_are_under_10000_parameters_and_step_6_under_8000(self):
+        for name in ("step2", "step3", "step4", "step5", "step6"):
             with self.subTest(step=name):
                 self.assertLess(parameters(self.steps[name]), MAX_PARAMETERS)
+        self.assertLess(parameters(self.steps["step6"]), 8_000)
 
     def test_every_step_trains_at_most_15_epochs(self):
         for name, step in self.steps.items():
@@ -58,25 +63,32 @@ class BudgetTest(unittest.TestCase):
 class ShippedWeightsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.checkpoint = torch.load(STEP5_WEIGHTS, weights_only=True)
+        cls.data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"),
+                                        log=lambda line: None)
+        cls.checkpoints = {name: torch.load(path, weights_only=True)
+                           for name, path in SHIPPED_WEIGHTS.items()}
 
-    def test_they_were_trained_with_step5s_current_hyperparameters(self):
-        self.assertEqual(self.checkpoint["step"], "step5")
-        self.assertEqual(self.checkpoint["hyperparameters"], step5.HPARAMS)
-        self.assertEqual(self.checkpoint["epoch"], step5.HPARAMS["epochs"])
+    def test_they_were_trained_with_their_steps_current_hyperparameters(self):
+        for name, checkpoint in self.checkpoints.items():
+            with self.subTest(step=name):
+                step = importlib.import_module(name)
+                self.assertEqual(checkpoint["step"], name)
+                self.assertEqual(checkpoint["hyperparameters"], step.HPARAMS)
+                self.assertEqual(checkpoint["epoch"], step.HPARAMS["epochs"])
 
     def test_they_reach_the_target_on_the_10000_test_images(self):
-        data, _ = common.load_mnist(os.path.join(HERE, "data"), torch.device("cpu"),
-                                    log=lambda line: None)
-        for key in ("mean", "std"):  # as saved, to the last digits a CPU's summing order moves
-            self.assertAlmostEqual(data[key], self.checkpoint[key], places=9)
-        model = step5.make_net(step5.HPARAMS)
-        model.load_state_dict(self.checkpoint["model"])
-        _, accuracy, _ = common.evaluate(model, data)
-        self.assertEqual(len(data["test"][1]), 10_000)
-        self.assertGreaterEqual(accuracy, TARGET_ACCURACY)
-        # as recorded when they were saved, give or take one image's rounding on another CPU
-        self.assertLessEqual(abs(accuracy - self.checkpoint["test_acc"]), 0.01)
+        self.assertEqual(len(self.data["test"][1]), 10_000)
+        for name, checkpoint in self.checkpoints.items():
+            with self.subTest(step=name):
+                for key in ("mean", "std"):  # as saved, to the last digits a CPU's order moves
+                    self.assertAlmostEqual(self.data[key], checkpoint[key], places=9)
+                step = importlib.import_module(name)
+                model = step.make_net(step.HPARAMS)
+                model.load_state_dict(checkpoint["model"])
+                _, accuracy, _ = common.evaluate(model, self.data)
+                self.assertGreaterEqual(accuracy, TARGET_ACCURACY)
+                # as recorded when they were saved, give or take one image's rounding elsewhere
+                self.assertLessEqual(abs(accuracy - checkpoint["test_acc"]), 0.01)
 
 
 if __name__ == "__main__":

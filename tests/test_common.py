@@ -78,7 +78,7 @@ class RunnerTest(TempDir):
     """A step's run end to end: its output, its results file and pictures, its figures."""
 
     def test_every_step_runs_end_to_end_and_draws_its_network(self):
-        for n in range(1, 6):
+        for n in range(1, 7):
             with self.subTest(step=n):
                 out = self.path(f"step{n}.json")
                 code, stdout, stderr = run("--dry-run", "--epochs", "1", "--out", out,

@@ -109,7 +109,8 @@ class NetworksPictureTest(unittest.TestCase):
         self.assertEqual([t.text for t in kept.iter(f"{SVG}text")],
                          [t.text for t in drawn.iter(f"{SVG}text")])
         texts = [t.text for t in drawn.iter(f"{SVG}text")]
-        for step, total in (("step1", "15,530"), ("step2", "8,962"), ("step5", "9,142")):
+        for step, total in (("step1", "15,530"), ("step2", "8,962"), ("step5", "9,142"),
+                            ("step6", "7,494")):
             self.assertIn(f"{step}.py: {total} parameters", texts)
 
 
