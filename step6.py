@@ -13,7 +13,7 @@ HPARAMS = dict(
     batch_size=128,
     lr=0.1,
     momentum=0.9,
-    weight_decay=1e-4,  # with 5e-4 and Dropout2d this size fits its batches worse (README)
+    weight_decay=1e-4,
     one_cycle=dict(three_phase=True, cycle_momentum=False),
     rotation=6,  # degrees, training only
     translate=1,  # pixels, training only
