@@ -242,25 +242,27 @@ def network_row(items, total, top, scale):
             body.append(f'<rect class="conv" x="{left:.1f}" y="{y}" width="{box_w}" '
                         f'height="{box_h}" fill="#1f77b4" fill-opacity="0.35" stroke="#1f77b4"'
                         f'{dash}/>')
+            norm = item["params"] - item["conv"]  # BatchNorm's scale and shift, counted here
             lines = [f"{item['k']}x{item['k']} conv", f"{item['c_in']} → {c}",
-                     f"{item['conv']:,} params", f"RF {item['rf']}"]
+                     f"{item['params']:,} params",
+                     f"({item['conv']:,} + {norm} BN)" if norm else "", f"RF {item['rf']}"]
         else:  # a funnel from the input's height down to the output's
             before = items[i - 1]["shape"][1] * PIXEL if i else box_h
             what = "max-pool" if item["kind"] == "MaxPool2d" else "global avg pool"
             body.append(f'<polygon class="pool" points="{x + 8},{floor - before} {x + SLOT - 20},'
                         f'{y} {x + SLOT - 20},{floor} {x + 8},{floor}" fill="#bbbbbb" '
                         f'stroke="#777777"/>')
-            lines = [what, f"{c} channels", "no params", f"RF {item['rf']}"]
+            lines = [what, f"{c} channels", "no params", "", f"RF {item['rf']}"]
         mid = x + (SLOT - 12) / 2
         body += [f'<text x="{mid:.1f}" y="{floor + 14 + 12 * k}" text-anchor="middle" '
                  f'font-size="10">{escape(line)}</text>'
-                 for k, line in enumerate([f"{h}x{w}" if len(item["shape"]) > 1 else ""] + lines)]
+                 for k, line in enumerate([f"out {h}x{w}" if len(item["shape"]) > 1 else ""] + lines)]
         body.append(f'<text x="{mid:.1f}" y="{y - 4}" text-anchor="middle" font-size="9" '
                     f'fill="#555">{escape(" ".join(item["marks"]))}</text>')
         share = item["params"] / total  # where the parameters are: a bar per item
-        body.append(f'<rect class="share" x="{x}" y="{floor + 76}" height="6" fill="#e8710a" '
+        body.append(f'<rect class="share" x="{x}" y="{floor + 84}" height="6" fill="#e8710a" '
                     f'width="{max(share * (SLOT - 12), 1):.1f}"><title>{share:.0%} of the '
-                    f'parameters</title></rect><text x="{x}" y="{floor + 94}" font-size="10">'
+                    f'parameters</title></rect><text x="{x}" y="{floor + 102}" font-size="10">'
                     f'{share:.0%}</text>')
     return body
 
@@ -271,7 +273,7 @@ def network_svg(networks):
     rows = [(name, network_items(layers)) for name, layers in networks]
     scale = min(2.5, 70 / max(i["shape"][0] for _, items in rows for i in items))
     width = max(48 + SLOT * max(len(items) for _, items in rows), 700)
-    body, height, step = [], 50 + 250 * len(rows), 250
+    body, height, step = [], 64 + 250 * len(rows), 250
     for k, ((name, items), (_, layers)) in enumerate(zip(rows, networks)):
         total = sum(layer[2] for layer in layers)
         if len(rows) > 1:
@@ -279,9 +281,12 @@ def network_svg(networks):
                         f'{total:,} parameters</text>')
         top = 40 + step * k if len(rows) > 1 else 20  # one network: titled by the picture
         body += network_row(items, total, top, scale)
-    body.append(f'<text x="24" y="{height - 12}" font-size="10" fill="#555">a box: a convolution, '
-                f'its height its output\'s size, its width its channels (dashed: 1x1); grey: a '
-                f'pool; above: what follows it; orange: its share of the parameters</text>')
+    for k, line in enumerate(["a box: a convolution, its height its output's size, its width its "
+                              "channels (dashed: a 1x1); above it, what follows it; grey: a pool",
+                              "its params include its BatchNorm's (BN), so that a row's add up to "
+                              "its total; orange: its share of the parameters"]):
+        body.append(f'<text x="24" y="{height - 26 + 14 * k}" font-size="10" fill="#555">'
+                    f'{escape(line)}</text>')
     title = f"{networks[0][0]}: {total:,} parameters" if len(rows) == 1 else (
         "the networks on one scale, a row each")
     return svg_document(width, height, title, body)

@@ -2,6 +2,7 @@
 reads results files (any steps, any seeds, any machines), prints a Markdown table with a row per
 step and per variant of a step (its overrides: `step5 rotation=0`), a step's files pooled, and
 draws one picture of them all. The tool that makes results/'s tables; no run needs it."""
+import colorsys
 import json
 import math
 import os
@@ -170,6 +171,21 @@ def comparison(rows, mark):
 
 PALETTE = ["#1f77b4", "#e8710a", "#2ca02c", "#9467bd", "#222222", "#8c564b", "#e377c2",
            "#17becf", "#bcbd22", "#7f7f7f"]  # no red: red is the target
+MORE = ["#393b79", "#9c9ede", "#637939", "#b5cf6b", "#8c6d31", "#e7ba52", "#7b4173", "#ce6dbd",
+        "#6baed6", "#fd8d3c", "#74c476", "#bc80bd"]  # then these: one colour a row up to 22
+
+
+def colours(n):
+    """n colours, none twice: the palette and MORE, then hues a golden angle apart (none near
+    red), in two lightnesses, so that every row of a picture has its own."""
+    out, k = list((PALETTE + MORE)[:n]), 0
+    while len(out) < n:
+        hue, k = (30 + k * 137.508) % 300 + 30, k + 1  # 30-330 degrees: red stays the target's
+        red, green, blue = colorsys.hls_to_rgb(hue / 360, 0.32 if k % 2 else 0.5, 0.75)
+        colour = f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+        if colour not in out:
+            out.append(colour)
+    return out
 COMPARISON_MARK = "<desc>drawn by compare.py"  # what compare.py --out may replace
 
 

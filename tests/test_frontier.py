@@ -1,5 +1,6 @@
 """results/step6-twopool/frontier.py: final accuracy against parameters, a column per network
-where its parameters put it, and neighbours side by side."""
+at its parameters, rows of one count side by side within 5% of it (or a panel of their own),
+no colour twice."""
 import importlib.util
 import os
 import unittest
@@ -17,28 +18,74 @@ spec.loader.exec_module(frontier)
 
 
 class FrontierTest(unittest.TestCase):
-    def test_networks_of_one_size_or_near_it_stand_side_by_side_on_the_frontier(self):
+    def draw(self, counts):
         epochs = {s: [{"epoch": 1, "test_acc": 99.3 + s / 10, "train_acc": 99.0, "seconds": 1.0}]
                   for s in (1, 2)}
         runs = [{"seed": s, "epochs": e, **common.outcome(e)} for s, e in epochs.items()]
-        rows = {"a": 3762, "b": 3762, "c": 5000, "d": 7494, "e": 7618, "f": 9142}
-        root = ET.fromstring(frontier.frontier_svg(
-            {name: (p, runs) for name, p in rows.items()}, 99.4, ""))
-        x = {m.find(f"{SVG}title").text[0]: (float(m.get("x1")) + float(m.get("x2"))) / 2
-             for m in root.findall(f"{SVG}line[@class='mean']")}
-        self.assertAlmostEqual(x["b"] - x["a"], 40)
-        self.assertAlmostEqual(x["e"] - x["d"], 40)  # 124 parameters apart: moved apart
-        scale = (x["f"] - x["c"]) / (9142 - 5000)  # the columns far from others where they belong
-        self.assertAlmostEqual((x["d"] + x["e"]) / 2 - x["c"], scale * (7556 - 5000), delta=0.2)
-        self.assertAlmostEqual(x["c"] - (x["a"] + x["b"]) / 2, scale * (5000 - 3762), delta=0.2)
+        return ET.fromstring(frontier.frontier_svg(
+            {name: (p, runs) for name, p in counts.items()}, 99.4, ""))
+
+    def means(self, root):
+        """Each row's mean bar: its x and its colour, read from the picture."""
+        return {m.find(f"{SVG}title").text.split(":")[0]: (
+            (float(m.get("x1")) + float(m.get("x2"))) / 2, m.get("stroke"))
+            for m in root.findall(f"{SVG}line[@class='mean']")}
+
+    def axis(self, root):
+        """The parameter axis as the picture labels it: x of a count, from two of its ticks."""
+        ticks = {int(t.text.replace(",", "")): float(t.get("x")) for t in root.iter(f"{SVG}text")
+                 if t.text and t.text.replace(",", "").isdigit() and int(
+                     t.text.replace(",", "")) >= 1000}
+        (p0, x0), (p1, x1) = min(ticks.items()), max(ticks.items())
+        return lambda x: p0 + (x - x0) * (p1 - p0) / (x1 - x0)  # parameters at x
+
+    def test_each_column_stands_within_5_percent_of_its_count_and_neighbours_never_swap(self):
+        counts = {"a": 3762, "b": 3762, "c": 5000, "d": 7494, "e": 7618, "f": 9142}
+        root = self.draw(counts)
+        means, at = self.means(root), self.axis(root)
+        for name, p in counts.items():
+            self.assertLessEqual(abs(at(means[name][0]) - p), 0.05 * p, name)
+        self.assertLess(at(means["d"][0]), 7618)
+        self.assertLess(means["d"][0], 8000)
+        self.assertLess(at(means["d"][0]), at(means["e"][0]))
+        self.assertGreater(means["b"][0] - means["a"][0], 5)  # side by side, not on each other
         dots = [float(c.get("cx")) for c in root.findall(f"{SVG}circle[@class='final']")]
         self.assertEqual(len(set(dots)), 12)  # no dot on another
 
-    def test_spread_moves_only_the_crowded_and_keeps_their_order(self):
-        self.assertEqual(frontier.spread([0, 100, 200], 40), [0, 100, 200])
-        self.assertEqual(frontier.spread([0, 10, 100], 40), [-15, 25, 100])
-        chain = frontier.spread([0, 10, 60], 40)  # the first two pushed into the third: one run
-        self.assertEqual([round(x, 2) for x in chain], [-16.67, 23.33, 63.33])
+    def test_the_readmes_frontier_puts_each_column_at_its_count(self):
+        root = ET.parse(os.path.join(HERE, "results", "step6-twopool", "frontier.svg")).getroot()
+        means, at = self.means(root), self.axis(root)
+        texts = [t.text or "" for t in root.iter(f"{SVG}text")]
+        counts = {text.split(": ")[1].split(", ")[0]: int(text.split(", ")[1].split()[0].replace(
+            ",", "")) for text in texts if text.endswith(" held") and ": " in text}
+        self.assertEqual(set(counts), set(means))
+        for name, p in counts.items():
+            if at(means[name][0]) > 10_500:  # right of the axis: in the panel of its count
+                self.assertIn(f"all at {p:,}", texts, name)
+            else:
+                self.assertLessEqual(abs(at(means[name][0]) - p), 0.05 * p, name)
+
+    def test_a_crowded_count_gets_a_panel_of_its_own_that_names_it(self):
+        counts = {"a": 3762, **{f"r{k}": 7494 for k in range(5)}, "z": 9142}
+        root = self.draw(counts)
+        means, at = self.means(root), self.axis(root)
+        texts = [t.text for t in root.iter(f"{SVG}text")]
+        self.assertIn("all at 7,494", texts)
+        self.assertIn("5 rows: right", texts)
+        pointer = root.find(f"{SVG}line[@class='pointer']")
+        self.assertAlmostEqual(at(float(pointer.get("x1"))), 7494, delta=1)
+        panel = [means[f"r{k}"][0] for k in range(5)]
+        self.assertGreater(min(panel), means["z"][0])  # right of the axis' last column
+        self.assertEqual(panel, sorted(panel))
+        for name in ("a", "z"):
+            self.assertLessEqual(abs(at(means[name][0]) - counts[name]), 0.05 * counts[name])
+
+    def test_no_colour_twice_in_one_picture(self):
+        counts = {f"n{k}": 3000 + 250 * k for k in range(24)}
+        colours = [colour for _, colour in self.means(self.draw(counts)).values()]
+        self.assertEqual(len(colours), 24)
+        self.assertEqual(len(set(colours)), 24)
+        self.assertNotIn("#d62728", colours)  # the target's red
 
 
 class FrontierFilesTest(CompareFiles):
@@ -56,7 +103,7 @@ class FrontierFilesTest(CompareFiles):
         texts = [t.text for t in root.iter(f"{SVG}text")]
         self.assertIn("1: stepA, 9,142 parameters, seeds 1-3: 1/3 held", texts)
         self.assertEqual(sorted(t.text for t in root.findall(f"{SVG}text[@class='held']")),
-                         ["0/1 held", "0/2 held", "1/3 held"])
+                         ["0/1", "0/2", "1/3"])
         self.assertIn("parameters", texts)
 
 

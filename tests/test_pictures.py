@@ -1,11 +1,13 @@
 """pictures.py: the pictures, drawn from records, importing nothing of the project."""
+import glob
+import os
 import unittest
 import xml.etree.ElementTree as ET
 
 import torch
 
 import pictures
-from tests.helpers import SVG
+from tests.helpers import HERE, SVG
 
 
 class CurvesTest(unittest.TestCase):
@@ -50,6 +52,18 @@ class CurvesTest(unittest.TestCase):
         self.assertEqual(len(root.findall(f".//{SVG}image")), 100)
 
 
+def box_totals(root):
+    """{network: [its title's total, each box's parameters]}, read from the picture's text."""
+    totals, texts = {}, [t.text or "" for t in root.iter(f"{SVG}text")]
+    for text in texts:  # a row's title, then its boxes' texts, then the next row's title
+        if text.endswith(" parameters") and ".py: " in text:
+            name, total = text.split(": ")
+            totals[name] = [int(total.split()[0].replace(",", ""))]
+        elif text.endswith(" params") and text[0].isdigit():
+            totals[name].append(int(text.split()[0].replace(",", "")))
+    return totals
+
+
 class NetworkTest(unittest.TestCase):
     def rows(self):  # a small network as summarize() gives it: (layer, output shape, params, RF)
         return [("Conv2d", [8, 26, 26], 80, 3), ("ReLU", [8, 26, 26], 0, 3),
@@ -61,9 +75,19 @@ class NetworkTest(unittest.TestCase):
         root = ET.fromstring(pictures.network_svg([("net.py", self.rows())]))
         texts = [t.text for t in root.iter(f"{SVG}text")]
         self.assertEqual(texts[0], "net.py: 186 parameters")
-        for said in ("3x3 conv", "1 → 8", "26x26", "80 params", "RF 3", "ReLU BN", "max-pool",
+        for said in ("3x3 conv", "1 → 8", "out 26x26", "96 params", "(80 + 16 BN)", "RF 3",
+                     "ReLU BN", "max-pool",
                      "1x1 conv", "8 → 10", "90 params", "global avg pool", "RF 28", "52%"):
             self.assertIn(said, texts)
+
+    def test_a_rows_boxes_add_up_to_the_total_it_sits_under(self):
+        wide = [("Conv2d", [32, 26, 26], 320, 3)] + self.rows()[1:]
+        root = ET.fromstring(pictures.network_svg([("a.py", self.rows()), ("b.py", wide)]))
+        self.assertEqual(box_totals(root), {"a.py": [186, 96, 90], "b.py": [426, 336, 90]})
+        shipped = box_totals(ET.parse(os.path.join(HERE, "results", "networks.svg")).getroot())
+        self.assertEqual(len(shipped), len(glob.glob(os.path.join(HERE, "step[0-9].py"))))
+        for name, (total, *boxes) in shipped.items():  # the README's picture, as committed
+            self.assertEqual(sum(boxes), total, name)
 
     def test_a_box_grows_with_its_output_a_1x1_is_dashed_and_pools_are_no_boxes(self):
         root = ET.fromstring(pictures.network_svg([("net.py", self.rows())]))
