@@ -193,57 +193,97 @@ def comparison_mark(files):
     return f"{COMPARISON_MARK} from {escape(' '.join(files))}</desc>"
 
 
+ZOOM = (0.4, 0.3)  # the close-up panel: from this far below the target to this far above
+ZOOM_EPOCHS = 8  # the last epochs it shows
+
+
 def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
-    """Left: each row's test accuracy per epoch, median line over a min-max band; right: every
-    seed's final accuracy as a dot, a column per row; the target across both. The scale shows at
-    most 2 points below the target: a final below that is a triangle on the bottom edge, with its
-    value, so that one stalled seed does not flatten the others. rows: {label: runs}."""
-    lines = math.ceil(len(rows) / 3)  # the legend: three columns under the panels
-    width, height, left, top, panel_h, gap, left_w = 940, 400 + 16 * lines, 70, 40, 290, 70, 470
-    right_w = width - left - left_w - gap - 50
-    colour = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(rows)}
+    """Three panels on one row, the legend right of them: each row's median test accuracy per
+    epoch (the scale at most 2 points under the target: a value under it is a triangle on the
+    bottom edge); the last epochs close up around the target, a min-max bar per row and epoch;
+    every seed's final accuracy, a dot each, a column per row. rows: {label: runs}."""
+    width, left, top, panel_h = 1240, 70, 56, 290
+    boxes = [(left, 320), (left + 320 + 64, 290), (left + 320 + 64 + 290 + 64, 180)]
+    colour = dict(zip(rows, colours(len(rows))))
     epochs = max(len(r["epochs"]) for runs in rows.values() for r in runs)
     finals = [r["epochs"][-1]["test_acc"] for runs in rows.values() for r in runs]
     peak = max([e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]]
                + [target]) + 0.1  # runs that never came near the target still get a scale
-    floor = min(max(min(finals) - 0.2, target - 2), target - 0.6)
-    lo, hi, ticks, text = accuracy_scale(floor, peak, 8)
-    bottom, right = top + panel_h, left + left_w + gap
+    lo, hi, ticks, text = accuracy_scale(min(max(min(finals) - 0.2, target - 2), target - 0.6),
+                                         peak, 8)
+    bottom = top + panel_h
     y_of = lambda acc: top + panel_h * (hi - max(acc, lo)) / (hi - lo)  # noqa: E731
-    x_of = lambda epoch: left + epoch_share(epoch, epochs) * left_w  # noqa: E731
-    body = [mark] + svg_panel(  # the target labelled once, right of the right panel
-        (left, top, left_w, panel_h), y_of, ticks, text, "test accuracy (%)", x_of, epochs,
-        clip="plot", target=target, target_label=False)
-    body += svg_panel((right, top, right_w, panel_h), y_of, ticks, text, "final test accuracy (%)",
+    (x1, w1), (x2, w2), (x3, w3) = boxes
+    x_of = lambda epoch: x1 + epoch_share(epoch, epochs) * w1  # noqa: E731
+    body = [mark] + svg_panel((x1, top, w1, panel_h), y_of, ticks, text, "test accuracy (%)",
+                              x_of, epochs, clip="plot", target=target, target_label=False)
+    body += close_up(rows, colour, (x2, top, w2, panel_h), target, epochs)
+    body += svg_panel((x3, top, w3, panel_h), y_of, ticks, text, "final test accuracy (%)",
                       target=target)
-    column = right_w / len(rows)
+    headings = ["median over the seeds, every epoch",
+                f"the last {min(ZOOM_EPOCHS, epochs)} epochs closer: min-max over the seeds",
+                "final: a dot per seed"]
+    body += [f'<text x="{x + w / 2}" y="{top - 8}" text-anchor="middle">{heading}</text>'
+             for (x, w), heading in zip(boxes, headings)]
+    column = w3 / len(rows)
     for i, (label, runs) in enumerate(rows.items()):
-        body += per_epoch_band(label, runs, colour[label], x_of, y_of, lo, bottom)
-        centre = right + column * (i + 0.5)
+        body += median_line(label, runs, colour[label], x_of, y_of, lo, bottom)
+        centre = x3 + column * (i + 0.5)
         body += final_dots(label, runs, colour[label], centre, column * 0.6, y_of, lo, bottom)
         body.append(f'<text x="{centre:.1f}" y="{bottom + 16}" text-anchor="middle">{i + 1}</text>')
     legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
-    for k in range(3):  # read across: 1 2 3, then 4 5 6 beneath them
-        body += svg_legend(left + k * 280, bottom + 62, legend[k::3])
-    body.append(f'<text x="{right + right_w / 2}" y="{bottom + 34}" text-anchor="middle">final, '
-                f'a dot per seed, a column per row</text>')
-    return svg_document(width, height, "test accuracy over seeds: per epoch (median, min-max band) "
-                        "and final", body)
+    legend += [(f"{target}%: the target", "#d62728", True)]
+    body += svg_legend(x3 + w3 + 50, top + 10, legend)
+    body += [f'<polygon points="{x3 + w3 + 56},{top + 10 + 16 * len(legend) - 9} '
+             f'{x3 + w3 + 64},{top + 10 + 16 * len(legend) - 9} {x3 + w3 + 60},'
+             f'{top + 10 + 16 * len(legend) - 2}" fill="#555"/>',
+             f'<text x="{x3 + w3 + 74}" y="{top + 10 + 16 * len(legend)}">on a floor: below '
+             f'its scale</text>']
+    height = max(bottom + 50, top + 30 + 16 * len(legend))
+    width = max(width, x3 + w3 + 80 + 7 * max(len(text) for text, _, _ in legend))  # all of it
+    return svg_document(width, height, "test accuracy over seeds", body)
 
 
-def per_epoch_band(label, runs, colour, x_of, y_of, lo, bottom):
-    """A row's test accuracy per epoch: its min-max band over the seeds, and its median line."""
+def close_up(rows, colour, box, target, epochs):
+    """The last ZOOM_EPOCHS epochs on a scale close about the target: for each epoch a bar per
+    row, side by side, from its lowest seed to its highest, a tick at the median."""
+    left, top, w, h = box
+    shown = list(range(max(1, epochs - ZOOM_EPOCHS + 1), epochs + 1))
+    values = [e["test_acc"] for runs in rows.values() for r in runs for e in r["epochs"]]
+    lo, hi, ticks, text = accuracy_scale(target - ZOOM[0], min(100.0, max(
+        [target + ZOOM[1]] + [v + 0.05 for v in values if v >= target - ZOOM[0]])), 7)
+    y_of = lambda acc: top + h * (hi - acc) / (hi - lo)  # noqa: E731
+    slot = w / len(shown)
+    x_of = lambda epoch: left + slot * (shown.index(epoch) + 0.5)  # noqa: E731
+    body = svg_panel(box, y_of, ticks, text, "test accuracy (%)", x_of, 0, clip="close",
+                     target=target, target_label=False)
+    body += [f'<text x="{x_of(e):.1f}" y="{top + h + 16}" text-anchor="middle">{e}</text>'
+             for e in shown]
+    body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">epoch</text>')
+    for i, (label, runs) in enumerate(rows.items()):
+        for e in shown:
+            accs = sorted(r["epochs"][e - 1]["test_acc"] for r in runs if len(r["epochs"]) >= e)
+            if not accs:
+                continue
+            x = x_of(e) + slot * 0.8 * ((i + 0.5) / len(rows) - 0.5)
+            middle = statistics.median(accs)
+            body.append(f'<line class="spread" clip-path="url(#close)" x1="{x:.1f}" '
+                        f'x2="{x:.1f}" y1="{y_of(accs[0]):.1f}" y2="{y_of(accs[-1]):.1f}" '
+                        f'stroke="{colour[label]}" stroke-width="3"><title>{escape(label)}, '
+                        f'epoch {e}: {accs[0]:.2f}-{accs[-1]:.2f}%, median {middle:.2f}%'
+                        f'</title></line>')
+            body.append(f'<line clip-path="url(#close)" x1="{x - 3:.1f}" x2="{x + 3:.1f}" '
+                        f'y1="{y_of(middle):.1f}" y2="{y_of(middle):.1f}" stroke="white"/>')
+    return body
+
+
+def median_line(label, runs, colour, x_of, y_of, lo, bottom):
+    """A row's median test accuracy per epoch over its seeds, a line."""
     per_epoch = [(k + 1, [r["epochs"][k]["test_acc"] for r in runs if len(r["epochs"]) > k])
                  for k in range(max(len(r["epochs"]) for r in runs))]
-    band = [(x_of(e), y_of(max(a))) for e, a in per_epoch] + [
-        (x_of(e), y_of(min(a))) for e, a in reversed(per_epoch)]
-    body = ['<polygon class="band" clip-path="url(#plot)" points="'
-            + " ".join(f"{x:.1f},{y:.1f}" for x, y in band) + f'" fill="{colour}" '
-            f'fill-opacity="0.14" stroke="none"><title>{escape(label)}: min-max over '
-            f'{len(runs)} seeds</title></polygon>']
     medians = [(e, statistics.median(a)) for e, a in per_epoch]
-    body.append(svg_polyline([(x_of(e), y_of(m)) for e, m in medians], colour,
-                             f"{label}: median", "plot", ' class="median" stroke-width="2"'))
+    body = [svg_polyline([(x_of(e), y_of(m)) for e, m in medians], colour,
+                         f"{label}: median", "plot", ' class="median" stroke-width="2"')]
     for e, m in medians:  # an epoch under the scale: marked, with its value
         if m < lo:
             body += svg_below_scale(x_of(e), bottom, "", colour, f"{label}: median, "

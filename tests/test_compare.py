@@ -109,23 +109,25 @@ class CompareTest(CompareFiles):
                       table)
         self.assertIn(f"stepA: {short} is interrupted; left out: seed 4 (2 of 4 epochs)", table)
 
-    def test_picture_has_a_band_and_a_median_per_row_and_a_mark_per_seed(self):
+    def test_picture_has_a_median_per_row_a_bar_per_row_and_epoch_and_a_mark_per_seed(self):
         out = self.path("steps.svg")
         self.assertEqual(self.compare(*self.files, "--out", out)[0], 0)
         root = ET.parse(out).getroot()
-        bands = root.findall(f"{SVG}polygon[@class='band']")
-        self.assertEqual(len(bands), 3)
-        for band in bands:  # min then max, one point each per epoch
-            self.assertEqual(len(band.get("points").split()), 8)
         self.assertEqual(len(root.findall(f"{SVG}polyline[@class='median']")), 3)
+        bars = root.findall(f"{SVG}line[@class='spread']")
+        self.assertEqual(len(bars), 3 * 4)  # three rows, four epochs each
+        [a4] = [b for b in bars if b.find(f"{SVG}title").text.startswith("stepA, epoch 4:")]
+        self.assertEqual(a4.find(f"{SVG}title").text, "stepA, epoch 4: 99.00-99.60%, median 99.30%")
+        self.assertLess(float(a4.get("y2")), float(a4.get("y1")))  # the highest seed higher up
         self.assertEqual(len(root.findall(f"{SVG}circle[@class='final']")), 5)
         # the stalled seed's final, far below the others, is a triangle on the bottom edge
         [stalled] = root.findall(f"{SVG}polygon[@class='final']")
         self.assertEqual(stalled.find(f"{SVG}title").text, "stepC, seed 7: 80.00%")
         texts = [t.text for t in root.iter(f"{SVG}text")]
-        for text in ("80.00", "99.4%", "test accuracy (%)", "epoch", "1: stepA", "3: stepC"):
+        for text in ("80.00", "99.4%", "test accuracy (%)", "epoch", "1: stepA", "3: stepC",
+                     "99.4%: the target", "on a floor: below its scale"):
             self.assertIn(text, texts)
-        # the target is labelled once, right of the right panel, clear of its axis title
+        # the target is labelled once on the panels, right of the right panel
         [label] = [t for t in root.iter(f"{SVG}text") if t.text == "99.4%"]
         right_panel = max(root.findall(f"{SVG}rect[@fill='none']"), key=lambda r: float(r.get("x")))
         self.assertGreater(float(label.get("x")),
@@ -134,7 +136,7 @@ class CompareTest(CompareFiles):
         [median_a] = [p for p in root.findall(f"{SVG}polyline[@class='median']")
                       if p.find(f"{SVG}title").text == "stepA: median"]
         [swatch] = [line for line in root.findall(f"{SVG}line")
-                    if line.get("stroke") == median_a.get("stroke")]
+                    if line.get("stroke") == median_a.get("stroke") and not line.get("class")]
         self.assertIsNone(swatch.get("stroke-opacity"))
 
     def test_bad_files_are_one_line_and_exit_2(self):
@@ -176,8 +178,9 @@ class CompareTest(CompareFiles):
         self.assertIn(f"{picture} was drawn from other files, kept as it is; this one draws "
                       f"{self.path('steps.1.svg')}", stdout)
         self.assertEqual(contents(picture), drawn)
-        bands = ET.parse(self.path("steps.1.svg")).getroot().findall(f"{SVG}polygon[@class='band']")
-        self.assertEqual(len(bands), 1)
+        medians = ET.parse(self.path("steps.1.svg")).getroot().findall(
+            f"{SVG}polyline[@class='median']")
+        self.assertEqual(len(medians), 1)
 
     def test_out_under_a_file_says_it_is_a_file(self):
         a_file = self.path("README.md")
@@ -219,13 +222,17 @@ class CompareTest(CompareFiles):
 
 
 class ComparisonPictureTest(unittest.TestCase):
-    def test_the_legend_reads_across_with_no_entry_alone_under_the_right_panel(self):
+    def test_the_legend_is_one_column_right_of_the_panels_and_no_colour_is_twice(self):
         runs = [{"seed": 1, "epochs": [{"epoch": 1, "test_acc": 99.0},
                                        {"epoch": 2, "test_acc": 99.5}]}]
-        root = ET.fromstring(compare.comparison_svg({f"s{i}": runs for i in range(5)}, 99.4))
+        root = ET.fromstring(compare.comparison_svg({f"s{i}": runs for i in range(12)}, 99.4))
         x = {t.text: float(t.get("x")) for t in root.iter(f"{SVG}text") if t.get("x")}
-        self.assertEqual(x["4: s3"], x["1: s0"])
-        self.assertEqual(x["5: s4"], x["2: s1"])
+        panels = root.findall(f"{SVG}rect[@fill='none']")
+        right = max(float(r.get("x")) + float(r.get("width")) for r in panels)
+        self.assertEqual({x[f"{i + 1}: s{i}"] for i in range(12)}, {x["1: s0"]})
+        self.assertGreater(x["1: s0"], right)
+        medians = root.findall(f"{SVG}polyline[@class='median']")
+        self.assertEqual(len({m.get("stroke") for m in medians}), 12)
 
 
 if __name__ == "__main__":
