@@ -107,15 +107,17 @@ def summarize(model, device, log=print):
     return rows, total
 
 
-def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None, average=None):
+def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None, average=None,
+          progress=None):
     """One epoch over a fresh permutation; mean loss and accuracy (%) on the augmented batches.
-    `average`, if given, follows the weights after every batch."""
+    `average`, if given, follows the weights after every batch; `progress(done, batches)`, if
+    given, is told of each batch."""
     model.train()
     images, labels = data["train"]
     order = torch.randperm(len(labels), generator=generator, device=labels.device)
     batches = order.split(hp["batch_size"])[:max_batches]
     loss_sum, correct = torch.zeros((), device=labels.device), torch.zeros((), device=labels.device)
-    for index in batches:
+    for done, index in enumerate(batches, 1):
         x = augment(images[index], hp["rotation"], hp["translate"], generator)
         output, y = model((x - data["mean"]) / data["std"]), labels[index]
         loss = F.nll_loss(output, y)
@@ -128,6 +130,8 @@ def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None,
             average.update_parameters(model)
         loss_sum += loss.detach() * len(y)  # kept on the device: no sync per batch
         correct += (output.argmax(1) == y).sum()
+        if progress:
+            progress(done, len(batches))
     seen = sum(len(index) for index in batches)
     return loss_sum.item() / seen, 100.0 * correct.item() / seen
 
@@ -161,10 +165,12 @@ def sgd_one_cycle(model, hp, steps_per_epoch):
         **hp["one_cycle"])
 
 
-def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training=sgd_one_cycle):
+def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training=sgd_one_cycle,
+               show_progress=False):
     """One network trained from seed; yields (record, model, test predictions) after every epoch,
     the record growing. make_training(model, hp, steps per epoch) gives (optimizer, scheduler).
-    With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average."""
+    With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average.
+    show_progress: a progress line within each epoch (see progress_line)."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
@@ -179,9 +185,10 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training
     record, start = {"seed": seed, "epochs": []}, time.time()
     for epoch in range(1, hp["epochs"] + 1):
         t0, lr = time.time(), optimizer.param_groups[0]["lr"]
+        progress = progress_line(epoch, hp["epochs"]) if show_progress else None
         train_loss, train_acc = train(model, data, optimizer, scheduler, hp=hp,
                                       generator=generator, max_batches=max_batches,
-                                      average=average)
+                                      average=average, progress=progress)
         test_loss, test_acc, predicted = evaluate(evaluated, data, max_batches)
         record["epochs"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss,
                                  "train_acc": train_acc, "test_loss": test_loss,
@@ -274,6 +281,23 @@ def figures_over_seeds(runs):
             "seconds_per_epoch": statistics.median(e["seconds"] for r in runs for e in r["epochs"])}
 
 
+def progress_line(epoch, epochs, every=0.5):
+    """For a terminal: one line rewritten in place as an epoch trains (batches done, seconds so
+    far and an estimate of the rest), at most every `every` s, cleared after the last batch.
+    It reads only the host's clock: no wait on the device."""
+    start, shown = time.time(), [-every]
+
+    def show(done, batches):
+        now = time.time() - start
+        if done == batches:
+            print("\r" + " " * 79 + "\r", end="", flush=True)
+        elif now - shown[0] >= every:
+            shown[0] = now
+            print(f"\repoch {epoch:>2}/{epochs}  batch {done}/{batches}  {now:.0f}s, about "
+                  f"{now / done * (batches - done):.0f}s left ", end="", flush=True)
+    return show
+
+
 def print_epoch(e, epochs):
     print(f"epoch {e['epoch']:>2}/{epochs}  lr {e['lr']:.6f}  train loss {e['train_loss']:.4f} "
           f"acc {e['train_acc']:6.2f}%  test loss {e['test_loss']:.4f} acc {e['test_acc']:6.2f}%  "
@@ -337,6 +361,7 @@ def train_seeds(results, make_net, make_training, data, args, run):
     """The results of training each of args.seeds (saved, with their curves, after every epoch),
     with the figures over the seeds and what the last seed's final model gets wrong."""
     step, hp = results["step"], results["hyperparameters"]
+    terminal = sys.stdout.isatty()  # a progress line there; none in a log file or a pipe
     print_run(results, args)
     run.write_picture("samples", samples_svg(step, data, hp))
     for seed in args.seeds:
@@ -344,7 +369,8 @@ def train_seeds(results, make_net, make_training, data, args, run):
             print(f"--- seed {seed}")
         finished = list(results["runs"])  # the seeds before this one
         for record, model, predicted in train_seed(seed, make_net, hp, data, args.device,
-                                                   max_batches(args), make_training):
+                                                   max_batches(args), make_training,
+                                                   show_progress=terminal and not args.dry_run):
             print_epoch(record["epochs"][-1], hp["epochs"])
             if not args.dry_run and len(record["epochs"]) == hp["epochs"]:  # none for a dry run
                 record["verdict" if hp["epochs"] >= MAX_EPOCHS else "reached"] = verdict(

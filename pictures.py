@@ -254,9 +254,9 @@ def network_row(items, total, top, scale):
                         f'stroke="#777777"/>')
             lines = [what, f"{c} channels", "no params", "", f"RF {item['rf']}"]
         mid = x + (SLOT - 12) / 2
+        size = f"out {h}x{w}" if len(item["shape"]) > 1 else ""
         body += [f'<text x="{mid:.1f}" y="{floor + 14 + 12 * k}" text-anchor="middle" '
-                 f'font-size="10">{escape(line)}</text>'
-                 for k, line in enumerate([f"out {h}x{w}" if len(item["shape"]) > 1 else ""] + lines)]
+                 f'font-size="10">{escape(line)}</text>' for k, line in enumerate([size] + lines)]
         body.append(f'<text x="{mid:.1f}" y="{y - 4}" text-anchor="middle" font-size="9" '
                     f'fill="#555">{escape(" ".join(item["marks"]))}</text>')
         share = item["params"] / total  # where the parameters are: a bar per item

@@ -1,10 +1,13 @@
 """A run's files: each written atomically, the results file claimed under a lock (an earlier run's
 files are kept, the new run taking the first free numbered name), weights saved and loaded, the
 machine and commit a run records, and what Ctrl-C does. Not the training story, so not in
-common.py."""
+common.py.
+
+The lock: on Unix our own `fcntl.flock`, freed by the kernel when its process dies, its file
+naming the holder; where `fcntl` is missing (Windows), the `filelock` package's (torch installs
+it): `msvcrt` on Windows, also freed at death, the holder named in a file beside it."""
 import contextlib
 import errno
-import fcntl
 import itertools
 import json
 import os
@@ -18,6 +21,11 @@ import warnings
 import torch
 
 import pictures
+
+try:
+    import fcntl
+except ImportError:  # Windows: filelock's lock instead (see the docstring)
+    fcntl = None
 from flags import compact, fail
 
 
@@ -64,35 +72,81 @@ def read_results(path):
         return None
 
 
+RELEASED = b"released"  # what a lock file says once its holder has let go (see release)
+
+
 def lock(path):
-    """Hold path's lock, the file .<name>.lock beside it, until release(): (lock path, its file
-    descriptor). ValueError, naming the holder, while another live process holds it; the kernel
-    lets go of a lock when its process dies, so a killed run blocks nothing."""
+    """Hold path's lock, the file .<name>.lock beside it, until release(): (lock path, what holds
+    it). ValueError, naming the holder, while another live process holds it; a process that dies
+    lets go of its lock, so a killed run blocks nothing."""
     folder, name = os.path.split(os.path.abspath(path))
     held = os.path.join(folder, f".{name}.lock")
+    if fcntl is None:
+        return portable_lock(path, held)
+    give_up = time.monotonic() + 1  # a holder killed between its close and its remove
     while True:
         fd = os.open(held, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+            holder = os.read(fd, 4096).decode(errors="replace").strip()
             os.close(fd)
-            raise ValueError(f"{path} is being written by {holder}; wait for it to end or give "
-                             "another --out")
-        try:  # the file we locked may be one its last holder removed as we opened it
-            if os.path.samestat(os.fstat(fd), os.stat(held)):
+            raise ValueError(busy(path, holder))
+        try:  # a file its last holder let go of is about to be removed: take the next one
+            let_go = os.read(fd, len(RELEASED)) == RELEASED and time.monotonic() < give_up
+            if not let_go and os.path.samestat(os.fstat(fd), os.stat(held)):
                 break
         except FileNotFoundError:
             pass
         os.close(fd)
+        time.sleep(0.001)
+    os.lseek(fd, 0, os.SEEK_SET)
     os.ftruncate(fd, 0)
-    os.write(fd, f"process {os.getpid()} ({' '.join(sys.argv) or 'python'})".encode())
+    os.write(fd, holder_text().encode())
     return held, fd
 
 
+def portable_lock(path, held):
+    """lock() where fcntl is missing: filelock's lock on held, the holder named in <held>.by."""
+    with warnings.catch_warnings():  # filelock's advice on which lock it found: not the user's
+        warnings.simplefilter("ignore")
+        import filelock
+        holding = filelock.FileLock(held, timeout=0)
+        try:
+            holding.acquire()
+        except filelock.Timeout:
+            with contextlib.suppress(OSError), open(held + ".by") as f:
+                raise ValueError(busy(path, f.read().strip()))
+            raise ValueError(busy(path, ""))
+    write_text(held + ".by", holder_text())
+    return held, holding
+
+
+def holder_text():
+    return f"process {os.getpid()} ({' '.join(sys.argv) or 'python'})"
+
+
+def busy(path, holder):
+    return (f"{path} is being written by {holder or 'another process'}; wait for it to end or "
+            "give another --out")
+
+
 def release(held):
-    os.unlink(held[0])
-    os.close(held[1])
+    """Let go of a lock, each file closed before it is removed (as Windows requires). A flock's
+    file is marked released before it is closed, so that a run that takes it in between knows
+    to wait for the next one, never to share the lock with the run after it."""
+    path, holding = held
+    if fcntl is None:
+        with contextlib.suppress(OSError):
+            os.remove(path + ".by")
+        holding.release()
+        return
+    os.lseek(holding, 0, os.SEEK_SET)
+    os.ftruncate(holding, 0)
+    os.write(holding, RELEASED)
+    os.close(holding)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def numbered_names(path):

@@ -4,7 +4,6 @@ step and per variant of a step (its overrides: `step5 rotation=0`), a step's fil
 draws one picture of them all. The tool that makes results/'s tables; no run needs it."""
 import colorsys
 import json
-import math
 import os
 import statistics
 import sys
@@ -186,6 +185,8 @@ def colours(n):
         if colour not in out:
             out.append(colour)
     return out
+
+
 COMPARISON_MARK = "<desc>drawn by compare.py"  # what compare.py --out may replace
 
 

@@ -51,20 +51,27 @@ def run(*argv, step=step5):
 def start(*argv, step="step5.py", **kwargs):
     """A step as its own process, Ctrl-C delivered as from a terminal: a job started in the
     background (nohup, `&`) inherits SIGINT ignored, and Python would then ignore it too."""
+    if os.name == "posix":
+        kwargs["preexec_fn"] = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
     return subprocess.Popen([sys.executable, os.path.join(HERE, step), "--data-dir", DATA, *argv],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=HERE,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                             **kwargs)
 
 
-def three_batches(seed, make_net, hp, data, device, max_batches=None, *rest):
+# Where a test needs what only some systems have, it skips there, saying why.
+needs_posix_signals = unittest.skipUnless(
+    os.name == "posix", "needs POSIX signals (a Ctrl-C sent to a process, SIGKILL): not Windows")
+needs_proc = unittest.skipUnless(os.path.isdir("/proc"), "needs /proc: Linux only")
+
+
+def three_batches(seed, make_net, hp, data, device, max_batches=None, *rest, **how):
     """common.train_seed as in a dry run, for a real run's output in a few seconds."""
-    return TRAIN_SEED(seed, make_net, hp, data, device, 3, *rest)
+    return TRAIN_SEED(seed, make_net, hp, data, device, 3, *rest, **how)
 
 
-def one_epoch(seed, make_net, hp, data, device, max_batches=None, *rest):
+def one_epoch(seed, make_net, hp, data, device, max_batches=None, *rest, **how):
     """common.train_seed as in a dry run of one epoch, whatever the step's epochs."""
-    return TRAIN_SEED(seed, make_net, dict(hp, epochs=1), data, device, 3, *rest)
+    return TRAIN_SEED(seed, make_net, dict(hp, epochs=1), data, device, 3, *rest, **how)
 
 
 TRAIN_SEED = common.train_seed

@@ -2,6 +2,8 @@
 import importlib
 import os
 import re
+import subprocess
+import sys
 import unittest
 import xml.etree.ElementTree as ET
 from unittest import mock
@@ -13,7 +15,7 @@ import torch.nn.functional as F
 import common
 import flags
 import step5
-from tests.helpers import (DATA, SHIPPED, SVG, TempDir, read_json, svg_words,
+from tests.helpers import (DATA, HERE, SHIPPED, SVG, TempDir, read_json, svg_words,
                            run, three_batches, without_seconds)
 from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
@@ -228,6 +230,50 @@ class RunnerTest(TempDir):
         self.assertEqual(run("--dry-run", "--epochs", "1", "--out", self.path("r.json"))[0], 0)
         with open(step5.__file__) as f:
             self.assertEqual(read_json(self.path("r.json"))["step_file"], f.read())
+
+
+class ProgressTest(TempDir):
+    """A progress line within each epoch on a terminal, and nothing of it in a pipe or a file."""
+    RUN = ("import sys\nfrom unittest import mock\nimport common, step5\n"
+           "with mock.patch.object(common, 'max_batches', lambda args: 40):  # a short epoch\n"
+           "    common.main(step5.__file__, step5.make_net, step5.HPARAMS, sys.argv[1:])\n")
+
+    def command(self, name):
+        return [sys.executable, "-c", self.RUN, "--epochs", "1", "--data-dir", DATA, "--out",
+                self.path(name)]
+
+    @unittest.skipUnless(os.name == "posix", "a pseudo-terminal needs the pty module (POSIX)")
+    def test_a_terminal_sees_each_epochs_progress_cleared_before_its_line(self):
+        import pty
+        main, child = pty.openpty()
+        with subprocess.Popen(self.command("t.json"), stdout=child, stderr=child,
+                              cwd=HERE) as process:
+            os.close(child)
+            said = b""
+            while True:
+                try:
+                    chunk = os.read(main, 4096)
+                except OSError:  # the child has gone: its side of the terminal is closed
+                    break
+                if not chunk:
+                    break
+                said += chunk
+        os.close(main)
+        text = said.decode()
+        self.assertEqual(process.returncode, 0, text)
+        shown = re.findall(r"\repoch  1/1  batch (\d+)/40  \d+s, about \d+s left", text)
+        self.assertGreater(len(shown), 0)
+        self.assertEqual(shown[0], "1")  # from the first batch on
+        self.assertTrue(all(int(done) < 40 for done in shown))
+        self.assertIn("\r" + " " * 79 + "\repoch  1/1  lr ", text)  # cleared, then the epoch
+
+    def test_a_pipe_gets_the_epoch_lines_and_no_progress(self):
+        done = subprocess.run(self.command("p.json"), capture_output=True, text=True, cwd=HERE,
+                              timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertNotIn("\r", done.stdout)
+        self.assertNotIn("batch ", done.stdout)
+        self.assertEqual(len(re.findall(r"^epoch  1/1  lr ", done.stdout, re.M)), 1)
 
 
 class EvalTest(TempDir):

@@ -11,8 +11,9 @@ from unittest import mock
 
 import common
 import run_files
-from tests.helpers import (HERE, SHIPPED, TempDir, contents, one_epoch, read_json, read_text,
-                           run, start, svg_lines, svg_words, three_batches, wait_for)
+from tests.helpers import (DATA, HERE, SHIPPED, TempDir, contents, needs_posix_signals,
+                           needs_proc, one_epoch, read_json, read_text, run, start, svg_lines,
+                           svg_words, three_batches, wait_for)
 from tests.helpers import prepare_data as setUpModule  # noqa: F401 (unittest runs it)
 
 
@@ -33,6 +34,7 @@ class RunFilesTest(TempDir):
                                                           "-network.svg", "-samples.svg",
                                                           ".json")])
 
+    @needs_posix_signals
     def test_a_rerun_writes_a_new_file_and_an_interrupted_one_keeps_its_epochs(self):
         out, new = self.path("r.json"), self.path("r.1.json")
         with mock.patch.object(common, "train_seed", three_batches):
@@ -101,6 +103,44 @@ class RunFilesTest(TempDir):
                                  f"end or give another --out\n")
         self.assertEqual(self.listing(), before)
 
+    def test_without_fcntl_a_dry_run_completes_and_the_portable_lock_names_its_holder(self):
+        blocker = self.path("sitecustomize.py")  # Python imports it first: no fcntl, as on Windows
+        with open(blocker, "w") as f:
+            f.write("import sys\n\n\nclass NoFcntl:\n    def find_spec(self, name, *rest):\n"
+                    "        if name == 'fcntl':\n            raise ImportError('no fcntl')\n\n\n"
+                    "sys.meta_path.insert(0, NoFcntl())\n")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([self.tmp, HERE]))
+        out = self.path("r.json")
+        done = subprocess.run([sys.executable, os.path.join(HERE, "step5.py"), "--dry-run",
+                               "--epochs", "1", "--data-dir", DATA, "--out", out],
+                              capture_output=True, text=True, env=env, timeout=300)
+        self.assertEqual((done.returncode, done.stderr), (0, ""))
+        self.assertEqual(read_json(out)["status"], "complete")
+        probe = ("import run_files; print(run_files.fcntl); held = run_files.lock('q.json')\n"
+                 "try:\n    run_files.lock('q.json')\nexcept ValueError as e:\n    print(e)\n"
+                 "run_files.release(held); run_files.release(run_files.lock('q.json'))")
+        said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                              env=env, cwd=self.tmp, timeout=120)
+        self.assertEqual(said.stderr, "")
+        self.assertEqual(said.stdout.splitlines()[0], "None")  # the portable lock, not flock
+        self.assertRegex(said.stdout.splitlines()[1], r"^q\.json is being written by process "
+                                                      r"\d+ \(-c\); wait for it to end")
+        self.assertEqual([f for f in os.listdir(self.tmp) if f.startswith(".")], [])
+
+    def test_a_lock_let_go_of_is_never_shared_and_one_left_marked_is_taken_after_a_second(self):
+        out = self.path("r.json")
+        first = run_files.lock(out)
+        run_files.release(first)
+        self.assertFalse(os.path.exists(self.path(".r.json.lock")))  # closed, then removed
+        with open(self.path(".r.json.lock"), "wb") as f:  # a holder killed between the two
+            f.write(run_files.RELEASED)
+        began = time.monotonic()
+        held = run_files.lock(out)
+        self.assertGreater(time.monotonic() - began, 0.9)  # waited for the remove that never came
+        self.assertIn(f"process {os.getpid()}", read_text(self.path(".r.json.lock")))
+        run_files.release(held)
+
+    @needs_posix_signals
     def test_a_run_whose_process_died_blocks_nothing(self):
         out = self.path("r.json")
         killed = subprocess.run([sys.executable, "-c", "import run_files, os, signal; "
@@ -247,12 +287,14 @@ class RunFilesTest(TempDir):
         self.assertEqual(code, 130)
         self.assertEqual(os.listdir(self.tmp), [])
 
+    @needs_proc
     def test_a_folder_that_takes_no_files_is_named_so(self):
         code, _, stderr = run("--out", "/proc/r.json")
         self.assertEqual(code, 2)
         self.assertEqual(stderr, "step5.py: error: argument --out: cannot write to /proc: it "
                                  "takes no new files\n")
 
+    @needs_posix_signals
     def test_ctrl_c_as_a_finished_run_exits_changes_nothing_and_prints_no_traceback(self):
         out = self.path("r.json")
 
@@ -274,6 +316,8 @@ class RunFilesTest(TempDir):
         self.assertEqual(files(), written)
         self.assertEqual(read_json(out)["status"], "complete")
 
+    @needs_proc
+    @needs_posix_signals
     def test_ctrl_c_or_kill_while_torch_loads_is_one_line_and_exit_130(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(signal=sig.name):

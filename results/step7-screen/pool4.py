@@ -1,4 +1,4 @@
-"""Step 7 candidate pool4: padded convolutions at 4, 8 and 16 channels with two pools, 4,782 parameters.
+"""Step 7 candidate pool4: padded convolutions, 4, 8 and 16 channels, two pools, 4,782 params.
 
 Target: under 5,000 parameters, 99.4% on every seed (a candidate screened for step7.py).
 Change: the 4,838-parameter public layout made bias-free: padded 3x3 convs at 4, 4 (28x28), pool,

@@ -1,4 +1,4 @@
-"""Step 7 candidate separable: a full first convolution, then depthwise-separable blocks, 4,882 parameters.
+"""Step 7 candidate separable: a full first conv, then depthwise-separable blocks, 4,882 params.
 
 Target: under 5,000 parameters, 99.4% on every seed (a candidate screened for step7.py).
 Change: a padded 3x3 to 16 channels at 28x28, then depthwise-separable blocks (a 3x3 per channel,
