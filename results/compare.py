@@ -240,8 +240,12 @@ def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
              f'{top + 10 + 16 * len(legend) - 2}" fill="#555"/>',
              f'<text x="{x3 + w3 + 74}" y="{top + 10 + 16 * len(legend)}">on a floor: below '
              f'its scale</text>']
-    height = max(bottom + 50, top + 30 + 16 * len(legend))
-    width = max(width, x3 + w3 + 80 + 7 * max(len(text) for text, _, _ in legend))  # all of it
+    body += [f'<text x="{x3 + w3 + 50}" y="{top + 10 + 16 * (len(legend) + k)}">{line}</text>'
+             for k, line in enumerate(["close up: a bar from the lowest seed",
+                                       "to the highest, white at the median"], 1)]
+    height = max(bottom + 50, top + 60 + 16 * len(legend))
+    width = max(width, x3 + w3 + 80 + 7 * max(len(text) for text, _, _ in legend),
+                x3 + w3 + 60 + 7 * 36)  # all of the legend, the lines beneath it too
     return svg_document(width, height, "test accuracy over seeds", body)
 
 
