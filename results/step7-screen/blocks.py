@@ -6,16 +6,9 @@ and a 1x1 convolution to the 10 class scores (with its bias, no ReLU after it).
 """
 import torch.nn as nn
 
-LEAN = dict(  # step 6's recipe: step 5's, without Dropout2d and with weight decay 1e-4
-    epochs=15,
-    batch_size=128,
-    lr=0.1,
-    momentum=0.9,
-    weight_decay=1e-4,
-    one_cycle=dict(three_phase=True, cycle_momentum=False),
-    rotation=6,  # degrees, training only
-    translate=1,  # pixels, training only
-)
+import step6
+
+LEAN = dict(step6.HPARAMS)  # step 6's recipe: step 5's without Dropout2d, weight decay 1e-4
 
 
 def conv(c_in, c_out, kernel=3, padding=0, groups=1):
