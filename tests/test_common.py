@@ -94,8 +94,8 @@ class RunnerTest(TempDir):
                 words, rows = svg_words(network), results["summary_rows"]
                 self.assertIn(f"step{n}.py: {results['parameters']:,} parameters", words)
                 for row in rows:  # every convolution's parameters, as the layer table says them
-                    if row["layer"] == "Conv2d":
-                        self.assertIn(f"{row['params']:,} params", words)
+                    if row["layer"] == "Conv2d":  # alone, or beside its BatchNorm's
+                        self.assertRegex(words, rf"(^| |\(){row['params']:,}( params| \+ \d+ BN)")
                 self.assertIn(f"RF {rows[-1]['receptive_field']}", words)  # the whole image's
         self.assertIn("15,530 parameters", svg_words(self.path("step1-network.svg")))
         self.assertIn("9,142 parameters", svg_words(self.path("step5-network.svg")))
