@@ -1,8 +1,9 @@
 """The step-7 screen's table: `python results/step7-screen/table.py` from the project's root
 prints, for each candidate, its parameters, multiply-adds an image (from its make_net), seconds
 an epoch (its 1-epoch run in timing/), train accuracy (the last epoch's, on its augmented
-batches, mean over the seeds) and its final test accuracy over the choosing seeds it finished,
-with how many held 99.4% on epochs 13-15 and where it stopped."""
+batches, mean over the seeds) and its final test accuracy over the choosing seeds it finished
+(801-808 in the first round, 811-818 in the second), with how many held 99.4% on epochs 13-15
+and whether it ran them all or was stopped."""
 import glob
 import importlib.util
 import json
@@ -14,7 +15,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(os.path.dirname(HERE)), HERE]
 import common  # noqa: E402
 
-CANDIDATES = ["ladder8", "separable", "squeeze", "pool4", "shared", "factor", "ladder6"]
+CANDIDATES = ["ladder8", "separable", "squeeze", "pool4", "shared", "factor", "ladder6",
+              "ladder8ema", "ladder6ema"]  # the first round (801-808), then the second (811-818)
 
 
 def multiply_adds(module):
