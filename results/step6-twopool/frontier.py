@@ -45,17 +45,7 @@ def frontier_svg(rows, target, mark):
     body.append(f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle">parameters'
                 f'</text>')
     xs, side = column_places(counts, x_of, crowded, left + w + 30)
-    for p, x0, x1 in side:  # a panel of its own: the count its columns share, and a pointer
-        body += [f'<rect x="{x0}" y="{top}" width="{x1 - x0}" height="{h}" fill="none" '
-                 f'stroke="#888"/>', f'<text x="{(x0 + x1) / 2}" y="{top + h + 16}" '
-                 f'text-anchor="middle">all at {p:,}</text>',
-                 f'<line class="pointer" x1="{x_of(p):.1f}" x2="{x_of(p):.1f}" y1="{top + h - 14}"'
-                 f' y2="{top + h}" stroke="#555" stroke-width="2"/>',
-                 f'<text x="{x_of(p):.1f}" y="{top + h - 18}" text-anchor="middle" '
-                 f'font-size="10" fill="#555">{counts.count(p)} rows: right</text>']
-    if crowded:
-        body += svg_panel((side[0][1], top, side[-1][2] - side[0][1], h), y_of, [], text, "",
-                          target=target)[1:]  # the target across it, labelled once, no frame
+    body += side_panels(side, counts, x_of, (top, h), y_of, target)
     palette = compare.colours(len(ordered))
     for i, (label, (params, runs)) in enumerate(ordered, 1):
         colour, x = palette[i - 1], xs[i - 1]
@@ -75,6 +65,24 @@ def frontier_svg(rows, target, mark):
     return svg_document(width, height, "final test accuracy against parameters: a dot per seed, "
                         f"a bar at the mean; n/m: n of m seeds held {target}% on each of the "
                         f"last {common.LAST_EPOCHS} epochs", body)
+
+
+def side_panels(side, counts, x_of, span, y_of, target):
+    """Each crowded count's panel of its own, (count, left, right) in side: its frame, the count
+    its columns share, a pointer at that count on the axis, the target across them all."""
+    (top, h), body = span, []
+    for p, x0, x1 in side:
+        body += [f'<rect x="{x0}" y="{top}" width="{x1 - x0}" height="{h}" fill="none" '
+                 f'stroke="#888"/>', f'<text x="{(x0 + x1) / 2}" y="{top + h + 16}" '
+                 f'text-anchor="middle">all at {p:,}</text>',
+                 f'<line class="pointer" x1="{x_of(p):.1f}" x2="{x_of(p):.1f}" y1="{top + h - 14}"'
+                 f' y2="{top + h}" stroke="#555" stroke-width="2"/>',
+                 f'<text x="{x_of(p):.1f}" y="{top + h - 18}" text-anchor="middle" '
+                 f'font-size="10" fill="#555">{counts.count(p)} rows: right</text>']
+    if side:  # the target across them, labelled once, no frame of the whole
+        body += svg_panel((side[0][1], top, side[-1][2] - side[0][1], h), y_of, [], str, "",
+                          target=target)[1:]
+    return body
 
 
 def column_places(counts, x_of, crowded, side_left):
