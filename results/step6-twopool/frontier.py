@@ -46,7 +46,7 @@ def frontier_svg(rows, target, mark):
                 f'</text>')
     xs, side = column_places(counts, x_of, crowded, left + w + 30)
     body += side_panels(side, counts, x_of, (top, h), y_of, target)
-    palette = compare.colours(len(ordered))
+    palette, levels = compare.colours(len(ordered)), label_levels(xs, 28, 4)
     for i, (label, (params, runs)) in enumerate(ordered, 1):
         colour, x = palette[i - 1], xs[i - 1]
         figures = common.figures_over_seeds(runs)
@@ -54,7 +54,7 @@ def frontier_svg(rows, target, mark):
         seeds = flags.compact(sorted(figures["seeds"]))
         body += frontier_column(label, runs, figures["final_test_acc"]["mean"], colour, x, y_of,
                                 lo, top + h)
-        y = top + 14 + 26 * (i % 3)  # neighbouring columns' labels on three levels
+        y = top + 14 + 26 * levels[i - 1]  # close columns' labels on levels of their own
         body += [f'<text x="{x:.1f}" y="{y}" text-anchor="middle" fill="{colour}">{i}'
                  f'</text>', f'<text class="held" x="{x:.1f}" y="{y + 12}" '
                  f'text-anchor="middle" font-size="10" fill="{colour}">{held}/{len(runs)}'
@@ -65,6 +65,18 @@ def frontier_svg(rows, target, mark):
     return svg_document(width, height, "final test accuracy against parameters: a dot per seed, "
                         f"a bar at the mean; n/m: n of m seeds held {target}% on each of the "
                         f"last {common.LAST_EPOCHS} epochs", body)
+
+
+def label_levels(xs, room, most):
+    """A level for each column's label, left to right: the highest whose last label is at least
+    room px to the left (the least crowded where none is)."""
+    last, levels = [-math.inf] * most, []
+    for x in xs:
+        free = [k for k in range(most) if x - last[k] >= room]
+        level = free[0] if free else min(range(most), key=lambda k: last[k])
+        last[level] = x
+        levels.append(level)
+    return levels
 
 
 def side_panels(side, counts, x_of, span, y_of, target):
