@@ -65,6 +65,10 @@ class FrontierTest(unittest.TestCase):
             else:
                 self.assertLessEqual(abs(at(means[name][0]) - p), 0.05 * p, name)
 
+    def test_close_columns_labels_take_levels_of_their_own(self):
+        self.assertEqual(frontier.label_levels([0, 10, 20, 100, 105], 28, 4), [0, 1, 2, 0, 1])
+        self.assertEqual(frontier.label_levels([0, 1, 2, 3, 4], 28, 4), [0, 1, 2, 3, 0])
+
     def test_a_crowded_count_gets_a_panel_of_its_own_that_names_it(self):
         counts = {"a": 3762, **{f"r{k}": 7494 for k in range(5)}, "z": 9142}
         root = self.draw(counts)
