@@ -79,8 +79,8 @@ def augment(images, max_degrees, max_shift, generator):
 
 
 def summarize(model, device, log=print):
-    """The model's layers as rows (name, output shape, parameters, receptive field) and its total
-    parameters; the table is logged too."""
+    """The model's layers as rows (name, output shape, parameters, receptive field), logged, and
+    its total parameters."""
     rows, rf, jump = [], 1, 1
 
     def record(module, inputs, output):
@@ -110,8 +110,7 @@ def summarize(model, device, log=print):
 def train(model, data, optimizer, scheduler, *, hp, generator, max_batches=None, average=None,
           progress=None):
     """One epoch over a fresh permutation; mean loss and accuracy (%) on the augmented batches.
-    `average`, if given, follows the weights after every batch; `progress(done, batches)`, if
-    given, is told of each batch."""
+    `average` and `progress(done, batches)`, if given, are told of every batch."""
     model.train()
     images, labels = data["train"]
     order = torch.randperm(len(labels), generator=generator, device=labels.device)
@@ -169,8 +168,8 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training
                show_progress=False):
     """One network trained from seed; yields (record, model, test predictions) after every epoch,
     the record growing. make_training(model, hp, steps per epoch) gives (optimizer, scheduler).
-    With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average.
-    show_progress: a progress line within each epoch (see progress_line)."""
+    With hp["ema"] (a decay), the model evaluated and yielded is an exponential moving average;
+    with show_progress, each epoch shows a progress_line."""
     torch.manual_seed(seed)
     generator = torch.Generator(device=device).manual_seed(seed)
     model = make_net(hp).to(device)
@@ -185,10 +184,9 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training
     record, start = {"seed": seed, "epochs": []}, time.time()
     for epoch in range(1, hp["epochs"] + 1):
         t0, lr = time.time(), optimizer.param_groups[0]["lr"]
-        progress = progress_line(epoch, hp["epochs"]) if show_progress else None
-        train_loss, train_acc = train(model, data, optimizer, scheduler, hp=hp,
-                                      generator=generator, max_batches=max_batches,
-                                      average=average, progress=progress)
+        train_loss, train_acc = train(
+            model, data, optimizer, scheduler, hp=hp, generator=generator, max_batches=max_batches,
+            average=average, progress=progress_line(epoch, hp["epochs"]) if show_progress else None)
         test_loss, test_acc, predicted = evaluate(evaluated, data, max_batches)
         record["epochs"].append({"epoch": epoch, "lr": lr, "train_loss": train_loss,
                                  "train_acc": train_acc, "test_loss": test_loss,
@@ -200,8 +198,8 @@ def train_seed(seed, make_net, hp, data, device, max_batches=None, make_training
 # ==============================================================================================
 # What the network gets wrong: accuracy per digit, the confusion matrix, the digits it missed.
 def mistakes(predicted, labels):
-    """What the predictions got wrong against the labels: counts, accuracy per digit, the
-    confusion matrix; and the indices of the images missed."""
+    """Counts, accuracy per digit and the confusion matrix of predictions against labels; and the
+    indices of the images missed."""
     confusion = torch.bincount(labels * 10 + predicted, minlength=100).view(10, 10).cpu()
     per_digit = 100.0 * confusion.diag() / confusion.sum(1).clamp(min=1)
     missed = (predicted != labels).nonzero().flatten()
@@ -222,8 +220,7 @@ def print_mistakes(whose, report):
 
 
 def report_errors(predicted, data, whose, run):
-    """What `whose` got wrong in the test images it predicted, drawn into the run's mistakes
-    picture and printed; returns the figures."""
+    """What `whose` got wrong in the test images it predicted, drawn, printed and returned."""
     images, labels = (t[:len(predicted)] for t in data["test"])
     report, missed = mistakes(predicted, labels)
     run.write_picture("mistakes", pictures.mistakes_svg(whose, images[missed].cpu(), *(
@@ -245,8 +242,7 @@ def outcome(epochs):
 
 
 def verdict(parameters, record, epochs):
-    """Plain words against the budget (< 10,000 parameters, 99.4% within 15 epochs), or what a
-    shorter run reached."""
+    """Plain words against the budget (< 10,000 params, 99.4% in 15 epochs), or a short run's."""
     first = record["first_epoch_at_target"]
     if epochs < MAX_EPOCHS:
         reached = f"reached {TARGET_ACCURACY}% at epoch {first}" if first else (
@@ -283,16 +279,16 @@ def figures_over_seeds(runs):
 
 def progress_line(epoch, epochs, every=0.5):
     """For a terminal: one line rewritten in place as an epoch trains (batches done, seconds so
-    far and an estimate of the rest), at most every `every` s, cleared after the last batch.
-    It reads only the host's clock: no wait on the device."""
-    start, shown = time.time(), [-every]
+    far and left), at most every `every` s, cleared after the last; the host's clock, no sync."""
+    start, shown = time.time(), -every
 
     def show(done, batches):
+        nonlocal shown
         now = time.time() - start
         if done == batches:
             print("\r" + " " * 79 + "\r", end="", flush=True)
-        elif now - shown[0] >= every:
-            shown[0] = now
+        elif now - shown >= every:
+            shown = now
             print(f"\repoch {epoch:>2}/{epochs}  batch {done}/{batches}  {now:.0f}s, about "
                   f"{now / done * (batches - done):.0f}s left ", end="", flush=True)
     return show
@@ -404,10 +400,9 @@ def print_run(results, args):
 
 
 def main(step_file, make_net, hparams, argv=None, make_training=sgd_one_cycle):
-    """Run the step on argv (None: the command line, and this process is the run's). Ctrl-C or
-    `kill` before the results are written: exit 130, one line, and a file that says what
-    finished; after: ignored, so that the process exits quietly. A caller in Python (argv given)
-    gets Ctrl-C back when main returns. make_training: see train_seed."""
+    """Run the step on argv (None: the command line, this process the run's). Ctrl-C or `kill`
+    before the results are written: exit 130, one line, a file that says what finished; after:
+    ignored, so the process exits quietly; a caller in Python (argv given) gets Ctrl-C back."""
     run_files.stop_on_interrupts()  # `kill` stops a run as Ctrl-C does
     try:
         return run_step(step_file, make_net, hparams, make_training,
@@ -420,8 +415,7 @@ def main(step_file, make_net, hparams, argv=None, make_training=sgd_one_cycle):
 
 
 def run_step(step_file, make_net, hparams, make_training, argv):
-    """The results of the run argv asks for (an evaluation's figures, for --eval), in the results
-    file claimed for it."""
+    """The results of the run argv asks for (--eval: the evaluation's), in the file claimed."""
     step = os.path.splitext(os.path.basename(step_file))[0]
     prog = f"{step}.py"
     args, hp, overrides = flags.parse_args(step, hparams, argv)

@@ -115,9 +115,12 @@ def portable_lock(path, held):
         try:
             holding.acquire()
         except filelock.Timeout:
-            with contextlib.suppress(OSError), open(held + ".by") as f:
-                raise ValueError(busy(path, f.read().strip()))
-            raise ValueError(busy(path, ""))
+            try:
+                with open(held + ".by") as f:
+                    holder = f.read().strip()
+            except OSError:  # not written yet, or gone
+                holder = ""
+            raise ValueError(busy(path, holder))
     write_text(held + ".by", holder_text())
     return held, holding
 

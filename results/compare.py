@@ -235,14 +235,11 @@ def comparison_svg(rows, target, mark=COMPARISON_MARK + "</desc>"):
     legend = [(f"{i + 1}: {label}", colour[label], False) for i, label in enumerate(rows)]
     legend += [(f"{target}%: the target", "#d62728", True)]
     body += svg_legend(x3 + w3 + 50, top + 10, legend)
-    body += [f'<polygon points="{x3 + w3 + 56},{top + 10 + 16 * len(legend) - 9} '
-             f'{x3 + w3 + 64},{top + 10 + 16 * len(legend) - 9} {x3 + w3 + 60},'
-             f'{top + 10 + 16 * len(legend) - 2}" fill="#555"/>',
-             f'<text x="{x3 + w3 + 74}" y="{top + 10 + 16 * len(legend)}">on a floor: below '
-             f'its scale</text>']
-    body += [f'<text x="{x3 + w3 + 50}" y="{top + 10 + 16 * (len(legend) + k)}">{line}</text>'
-             for k, line in enumerate(["close up: a bar from the lowest seed",
-                                       "to the highest, white at the median"], 1)]
+    x, y = x3 + w3 + 50, top + 10 + 16 * len(legend)  # beneath it, what the marks mean
+    body += svg_below_scale(x + 10, y + 2, "", "#555", "a value below the scale", "key")[:1]
+    body += [f'<text x="{x + 24}" y="{y + 16 * k}">{line}</text>' for k, line in enumerate(
+        ["on a floor: below its scale", "close up: a bar from the lowest seed",
+         "to the highest, white at the median"])]
     height = max(bottom + 50, top + 60 + 16 * len(legend))
     width = max(width, x3 + w3 + 80 + 7 * max(len(text) for text, _, _ in legend),
                 x3 + w3 + 60 + 7 * 36)  # all of the legend, the lines beneath it too
